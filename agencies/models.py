@@ -1,0 +1,297 @@
+"""The agency registry: provinces, agencies and the sourced facts attached to them.
+
+Query logic lives on the QuerySet classes below; views, filters, commands and
+the API call these methods rather than building lookups of their own.
+"""
+
+from django.db import models
+from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import uscc as uscc_lib
+from .enums import ActionKind, NameKind, PhoneKind, Status
+
+
+class ProvinceQuerySet(models.QuerySet):
+    def with_agency_counts(self):
+        return self.annotate(agency_count=Count("agencies"))
+
+    def by_code_or_name(self, raw: str):
+        """Match "43", "430000", "湖南省", "湖南", "湘" or "hunan"."""
+        value = (raw or "").strip()
+        if not value:
+            return self.none()
+        if value.isdigit():
+            return self.filter(code=value[:2])
+        return self.filter(
+            Q(name=value)
+            | Q(short_name=value)
+            | Q(short_name_alt=value)
+            | Q(slug=value.lower())
+            | Q(name__startswith=value)
+        )
+
+
+class Province(models.Model):
+    code = models.CharField(_("GB/T 2260 代码"), max_length=2, primary_key=True)
+    name = models.CharField(_("名称"), max_length=20, unique=True)
+    short_name = models.CharField(_("简称"), max_length=4)
+    # A second common short name (e.g. 滇 for 云南), used only to recognise input.
+    short_name_alt = models.CharField(_("另一简称"), max_length=4, blank=True)
+    slug = models.SlugField(_("拼音"), max_length=30, unique=True)
+
+    objects = ProvinceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("省级行政区")
+        verbose_name_plural = _("省级行政区")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        """湖南 rather than 湖南省 where space is short."""
+        for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市"):
+            if self.name.endswith(suffix):
+                return self.name.removesuffix(suffix)
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("agencies:province-detail", kwargs={"slug": self.slug})
+
+
+class AgencyQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=Status.live_values())
+
+    def in_province(self, province):
+        return self.filter(province=province)
+
+    def with_status(self, statuses):
+        return self.filter(status__in=statuses)
+
+    def in_city(self, city: str):
+        return self.filter(city=city)
+
+    def samples(self):
+        return self.filter(is_sample=True)
+
+    def recently_updated(self):
+        return self.order_by("-updated_at", "uscc")
+
+    def for_listing(self):
+        """What a list row shows: the province without an extra query per row."""
+        return self.select_related("province")
+
+    def for_detail(self):
+        """Everything the record page and the API detail show, in a fixed number of queries."""
+        return self.select_related("province").prefetch_related(
+            Prefetch("names", queryset=AgencyName.objects.order_by("kind", "name")),
+            Prefetch(
+                "phone_links",
+                queryset=AgencyPhone.objects.select_related("phone").order_by("phone__key"),
+            ),
+            Prefetch("clients", queryset=Client.objects.order_by("name")),
+            Prefetch("actions", queryset=RegulatoryAction.objects.order_by("-decided_on", "id")),
+        )
+
+    def sorted_by(self, key: str):
+        orderings = {
+            "name": ("name", "uscc"),
+            "-name": ("-name", "-uscc"),
+            "established": ("established_on", "uscc"),
+            "-established": ("-established_on", "-uscc"),
+        }
+        return self.order_by(*orderings.get(key, ("name", "uscc")))
+
+    def cities(self):
+        return (
+            self.exclude(city="")
+            .values_list("city", flat=True)
+            .order_by("city")
+            .distinct()
+        )
+
+
+class Agency(models.Model):
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    entity_type = models.CharField(_("企业类型"), max_length=100, blank=True)
+    legal_representative = models.CharField(_("法定代表人"), max_length=100, blank=True)
+    registered_capital = models.CharField(_("注册资本（登记原文）"), max_length=100, blank=True)
+    registered_capital_wan = models.DecimalField(
+        _("注册资本（万元）"), max_digits=16, decimal_places=4, null=True, blank=True
+    )
+    established_on = models.DateField(_("成立日期"), null=True, blank=True)
+    status = models.CharField(
+        _("登记状态"), max_length=4, choices=Status.choices, default=Status.OTHER
+    )
+    registration_authority = models.CharField(_("登记机关"), max_length=200, blank=True)
+    address = models.CharField(_("住所"), max_length=300, blank=True)
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="agencies", verbose_name=_("省份")
+    )
+    city = models.CharField(_("城市"), max_length=50, blank=True)
+    business_scope = models.TextField(_("经营范围"), blank=True)
+
+    source = models.CharField(_("来源"), max_length=200, blank=True)
+    source_url = models.URLField(_("来源网址"), max_length=500, blank=True)
+    retrieved_on = models.DateField(_("获取日期"), null=True, blank=True)
+
+    is_sample = models.BooleanField(
+        _("示例数据"), default=False, help_text=_("虚构的演示记录，页面上会标注“示例数据”。")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AgencyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "uscc"]
+        verbose_name = _("机构")
+        verbose_name_plural = _("机构")
+        indexes = [
+            # Province page: filter by province (and city/status), sort by name.
+            models.Index(fields=["province", "name"], name="agency_province_name"),
+            models.Index(fields=["province", "city"], name="agency_province_city"),
+            models.Index(
+                fields=["province", "established_on"], name="agency_province_established"
+            ),
+            # Home page "recently updated".
+            models.Index(fields=["-updated_at"], name="agency_updated"),
+            # The sample-data banner asks "is there any sample record?" on every page.
+            models.Index(fields=["is_sample"], name="agency_is_sample"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("agencies:agency-detail", kwargs={"uscc": self.uscc})
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in Status.live_values()
+
+    @property
+    def derived_province_code(self) -> str:
+        return uscc_lib.province_code(self.uscc)
+
+
+class AgencyName(models.Model):
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="names")
+    name = models.CharField(_("名称"), max_length=200)
+    kind = models.CharField(_("类别"), max_length=10, choices=NameKind.choices)
+
+    class Meta:
+        verbose_name = _("曾用名或别名")
+        verbose_name_plural = _("曾用名与别名")
+        constraints = [
+            # Re-importing a file must not add the same name twice.
+            models.UniqueConstraint(fields=["agency", "kind", "name"], name="agencyname_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PhoneQuerySet(models.QuerySet):
+    def with_agency_counts(self):
+        return self.annotate(agency_count=Count("agency_links"))
+
+
+class Phone(models.Model):
+    """One telephone number, whatever way it was written; see agencies.phones for keys."""
+
+    key = models.CharField(_("号码键"), max_length=32, unique=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=PhoneKind.choices)
+
+    objects = PhoneQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("电话号码")
+        verbose_name_plural = _("电话号码")
+
+    def __str__(self):
+        return self.key
+
+    def get_absolute_url(self):
+        return reverse("agencies:phone-detail", kwargs={"key": self.key})
+
+
+class AgencyPhone(models.Model):
+    """The evidence that an agency uses a number: who said so, where and when."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="phone_links")
+    phone = models.ForeignKey(Phone, on_delete=models.CASCADE, related_name="agency_links")
+    number_as_reported = models.CharField(_("原始写法"), max_length=64)
+    label = models.CharField(_("说明"), max_length=100, blank=True)
+    source = models.CharField(_("来源"), max_length=200, blank=True)
+    source_url = models.URLField(_("来源网址"), max_length=500, blank=True)
+    reported_on = models.DateField(_("报告日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("机构电话")
+        verbose_name_plural = _("机构电话")
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "phone"], name="agencyphone_unique"),
+        ]
+        indexes = [
+            # Number page: every agency behind one phone key.
+            models.Index(fields=["phone", "agency"], name="agencyphone_phone"),
+        ]
+
+    def __str__(self):
+        return f"{self.agency} · {self.phone}"
+
+
+class Client(models.Model):
+    """A lender that discloses working with the agency."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="clients")
+    name = models.CharField(_("委托方"), max_length=200)
+    since = models.DateField(_("起始日期"), null=True, blank=True)
+    until = models.DateField(_("结束日期"), null=True, blank=True)
+    source_url = models.URLField(_("来源网址"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("委托方")
+        verbose_name_plural = _("委托方")
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="client_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class RegulatoryAction(models.Model):
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(_("类别"), max_length=10, choices=ActionKind.choices)
+    authority = models.CharField(_("作出机关"), max_length=200, blank=True)
+    decided_on = models.DateField(_("日期"), null=True, blank=True)
+    document_number = models.CharField(_("文号"), max_length=200, blank=True)
+    summary = models.TextField(_("摘要"), blank=True)
+    source_url = models.URLField(_("来源网址"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("监管记录")
+        verbose_name_plural = _("监管记录")
+        indexes = [
+            models.Index(fields=["agency", "kind"], name="action_agency_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.document_number}".strip()
+
+    def identity(self) -> tuple:
+        """What makes two imported actions the same record (used to avoid duplicates)."""
+        return (self.kind, self.authority, self.decided_on, self.document_number)

@@ -1,0 +1,147 @@
+"""Phone numbers: one normalised key per number, whatever way it was written.
+
+Keys (used in the database and in /phone/<key>/ URLs):
+- mainland mobile: the 11 national digits, e.g. ``13907310000``
+- mainland landline: trunk 0 + area code + local number, e.g. ``073188888888``
+- 400/800 numbers: the 10 digits, e.g. ``4008001234``
+- service numbers (95xxx/96xxx, 106 SMS gateways, 12xxx hotlines): their digits
+- foreign numbers: E.164, e.g. ``+14155550123``
+
+Parsing, validity, region and carrier come from Google's libphonenumber data
+(the ``phonenumbers`` package); the shapes that library treats as invalid or
+does not know (service numbers, our obviously-fictitious sample numbers) are
+handled here explicitly.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import carrier as pn_carrier
+from phonenumbers import geocoder as pn_geocoder
+
+from .enums import PhoneKind
+
+MAX_INPUT = 64
+_STRIP = re.compile(r"[\s\-–—.·()（）\[\]/]+")
+_EXTENSION = re.compile(r"(?:转|ext\.?|x|#)\s*\d+$", re.IGNORECASE)
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_TOLL_FREE = re.compile(r"^(?:400|800)\d{7}$")
+# 95xxx / 96xxx service numbers are 5 to 8 digits; 106xx SMS gateways run longer;
+# 12xxx public hotlines (12321, 12363, 12378) are 5 digits.
+_SERVICE = re.compile(r"^(?:9[56]\d{3,6}|106\d{5,17}|12\d{3}|1[01]0|11[49]|12[02])$")
+_LANDLINE = re.compile(r"^0[1-9]\d{8,10}$")
+
+
+@dataclass(frozen=True)
+class Phone:
+    key: str
+    kind: str
+    display: str
+    region: str = ""
+    carrier: str = ""
+
+    @property
+    def kind_label(self) -> str:
+        return str(PhoneKind(self.kind).label)
+
+
+def clean(raw: str) -> str:
+    """Half-width digits and '+', with separators removed."""
+    text = unicodedata.normalize("NFKC", raw or "")[:MAX_INPUT].strip()
+    text = _EXTENSION.sub("", text)
+    return _STRIP.sub("", text)
+
+
+def looks_like_phone(raw: str) -> bool:
+    """A query made only of digits, separators and an optional leading +."""
+    text = clean(raw)
+    return bool(re.fullmatch(r"\+?\d{3,20}", text))
+
+
+def _mainland_digits(text: str) -> str | None:
+    """Strip +86 / 0086 / 86 prefixes; None means an international number."""
+    if text.startswith("+"):
+        return text[3:] if text.startswith("+86") else None
+    if text.startswith("0086"):
+        return text[4:]
+    if text.startswith("00"):
+        return None
+    if text.startswith("86") and len(text) == 13 and _MOBILE.match(text[2:]):
+        return text[2:]
+    return text
+
+
+def _display(key: str, kind: str) -> str:
+    if kind == PhoneKind.MOBILE:
+        return f"{key[:3]} {key[3:7]} {key[7:]}"
+    if kind == PhoneKind.TOLL_FREE:
+        return f"{key[:3]}-{key[3:6]}-{key[6:]}"
+    if kind == PhoneKind.LANDLINE:
+        # Area codes 010 and 02x are three digits; the rest four.
+        area = 3 if key[1] in "12" else 4
+        return f"{key[:area]}-{key[area:]}"
+    if kind == PhoneKind.FOREIGN:
+        try:
+            return phonenumbers.format_number(
+                phonenumbers.parse(key), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+        except phonenumbers.NumberParseException:
+            return key
+    return key
+
+
+def _describe(number: phonenumbers.PhoneNumber) -> tuple[str, str]:
+    region = pn_geocoder.description_for_number(number, "zh") or ""
+    carrier = pn_carrier.name_for_number(number, "zh") or ""
+    return region, carrier
+
+
+def normalize(raw: str) -> Phone | None:
+    """Return the canonical Phone for any written form, or None if it is not a number."""
+    text = clean(raw)
+    if not re.fullmatch(r"\+?\d{3,20}", text):
+        return None
+    digits = _mainland_digits(text)
+    if digits is None:
+        international = "+" + text.lstrip("+").removeprefix("00")
+        try:
+            parsed = phonenumbers.parse(international)
+        except phonenumbers.NumberParseException:
+            return None
+        if parsed.country_code == 86:
+            digits = str(parsed.national_number)
+        else:
+            if not phonenumbers.is_possible_number(parsed):
+                return None
+            key = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            region, carrier = _describe(parsed)
+            if not region:
+                region = pn_geocoder.country_name_for_number(parsed, "zh") or ""
+            return Phone(key, PhoneKind.FOREIGN, _display(key, PhoneKind.FOREIGN), region, carrier)
+
+    if _MOBILE.match(digits):
+        return _mainland(digits, PhoneKind.MOBILE)
+    if _TOLL_FREE.match(digits):
+        return _mainland(digits, PhoneKind.TOLL_FREE)
+    if _SERVICE.match(digits):
+        return Phone(digits, PhoneKind.SERVICE, digits)
+    if not digits.startswith("0") and len(digits) in (10, 11, 12) and digits[0] in "23456789":
+        # A landline pasted without its trunk 0 after +86, e.g. +86 731 8888 8888.
+        digits = "0" + digits
+    if _LANDLINE.match(digits):
+        return _mainland(digits, PhoneKind.LANDLINE)
+    return None
+
+
+def _mainland(key: str, kind: str) -> Phone:
+    region = carrier = ""
+    try:
+        parsed = phonenumbers.parse(key, "CN")
+        region, carrier = _describe(parsed)
+    except phonenumbers.NumberParseException:
+        pass
+    if kind == PhoneKind.TOLL_FREE:
+        carrier = ""
+    return Phone(key, kind, _display(key, kind), region, carrier)

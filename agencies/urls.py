@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import search_views, views
+
+app_name = "agencies"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("provinces/", views.ProvinceListView.as_view(), name="province-list"),
+    path("provinces/<slug:slug>/", views.ProvinceDetailView.as_view(), name="province-detail"),
+    path("agencies/<str:uscc>/", views.AgencyDetailView.as_view(), name="agency-detail"),
+    path("about/data/", views.AboutDataView.as_view(), name="about-data"),
+    path("search/", search_views.search, name="search"),
+    path("phone/<str:key>/", search_views.phone_detail, name="phone-detail"),
+]

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("agencies.urls")),
+    path("api/v1/", include("agencies.urls_api")),
+    path("articles/", include("articles.urls")),
+    path("", include("portal.urls_discovery")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"
+handler400 = "portal.views.bad_request"

@@ -1,0 +1,3 @@
+"""Feeds, sitemap and robots.txt (built in the articles issue)."""
+
+urlpatterns = []

@@ -1,0 +1,22 @@
+"""Error pages. They render from templates/ with the normal base layout but
+must not touch the database: a 500 may be *because* the database is down."""
+
+from django.shortcuts import render
+
+
+def page_not_found(request, exception=None):
+    message = ""
+    if exception is not None and exception.args:
+        detail = exception.args[0]
+        # Our views raise Http404 with a plain-Chinese message meant for people.
+        if isinstance(detail, str):
+            message = detail
+    return render(request, "404.html", {"message": message, "no_db": True}, status=404)
+
+
+def server_error(request):
+    return render(request, "500.html", {"no_db": True}, status=500)
+
+
+def bad_request(request, exception=None):
+    return render(request, "400.html", {"no_db": True}, status=400)
