@@ -1,0 +1,66 @@
+# The one task-runner file. `make run` and `make test` are the README's two
+# commands; CI (.ci/run) calls `make test` and then `make test-postgres`.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+# Django 6.1 needs Python >= 3.12. Use the first interpreter that really runs
+# and is new enough: $PYTHON if given, versioned names on PATH, then pyenv's
+# installed versions (pyenv shims for unselected versions refuse to run, and
+# the check below skips them).
+PYTHON_CANDIDATES = $(PYTHON) python3.14 python3.13 python3.12 python3 \
+	$(sort $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python))
+FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
+	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
+	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
+
+.PHONY: help install run test test-postgres lint format check sample articles bench clean
+
+help:
+	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
+	@echo "make test           install and run the test suite (SQLite)"
+	@echo "make test-postgres  the suite against PostgreSQL (PG_URL=$(PG_URL))"
+	@echo "make lint | format | check | bench"
+
+# Re-install only when the lock file changes.
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || { py=$$($(FIND_PYTHON)) && echo "Creating $(VENV) with $$py" && "$$py" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_sample
+	$(PY) manage.py sync_articles
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check: install lint
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
