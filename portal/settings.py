@@ -154,6 +154,11 @@ STORAGES = {
     },
 }
 
+# Serve straight from the app folders while developing (and in tests, which
+# run with the debug default), from the collected, hashed files otherwise.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
 # Strict CSP from day one: no inline script or style anywhere, no third-party
 # origins. Templates must keep to external files under /static/.
 SECURE_CSP = {

@@ -1,0 +1,59 @@
+"""Province-page filters. A thin layer: each filter hands over to a queryset method.
+
+Not strict: a bad value (unknown status, a sort key we don't offer) is ignored
+and the page shows the corrected list instead of an error.
+"""
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .enums import Status
+from .models import Agency
+
+SORT_CHOICES = [
+    ("name", _("名称")),
+    ("-established", _("成立日期（新→旧）")),
+    ("established", _("成立日期（旧→新）")),
+]
+
+
+class ProvinceAgencyFilter(django_filters.FilterSet):
+    city = django_filters.CharFilter(method="filter_city", label=_("城市"))
+    status = django_filters.MultipleChoiceFilter(
+        choices=Status.choices,
+        method="filter_status",
+        label=_("登记状态"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    sort = django_filters.ChoiceFilter(
+        choices=SORT_CHOICES, method="filter_sort", label=_("排序"), empty_label=None
+    )
+
+    class Meta:
+        model = Agency
+        fields: list[str] = []
+
+    def filter_city(self, queryset, name, value):
+        return queryset.in_city(value.strip()) if value.strip() else queryset
+
+    def filter_status(self, queryset, name, value):
+        return queryset.with_status(value) if value else queryset
+
+    def filter_sort(self, queryset, name, value):
+        return queryset.sorted_by(value)
+
+    @property
+    def qs(self):
+        # Invalid fields are dropped one by one rather than failing the whole form,
+        # so ?status=bogus&city=长沙市 still filters by city.
+        if not hasattr(self, "_qs"):
+            form = self.form
+            if not form.is_valid():
+                for field in list(form.errors):
+                    form.cleaned_data.pop(field, None)
+            queryset = self.queryset.sorted_by("name")
+            for name, value in form.cleaned_data.items():
+                queryset = self.filters[name].filter(queryset, value)
+            self._qs = queryset
+        return self._qs

@@ -1,0 +1,234 @@
+"""The directory pages: what a visitor sees, and what each page costs in queries."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from agencies.enums import ActionKind, NameKind, Status
+from agencies.models import RegulatoryAction
+from tests.factories import add_client, add_name, add_phone, make_agency
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def hunan_agency():
+    agency = make_agency(
+        "长沙示例资产管理有限公司",
+        city="长沙市",
+        registered_capital="1000万人民币",
+        legal_representative="示例人甲",
+        source="国家企业信用信息公示系统",
+        source_url="https://example.org/registry/1",
+        retrieved_on=date(2026, 11, 1),
+    )
+    add_name(agency, "长沙示例投资咨询有限公司", NameKind.FORMER)
+    add_name(agency, "示例法务部", NameKind.ALIAS)
+    add_phone(agency, "0731-0000 1234", label="年报联系电话", reported_on=date(2025, 6, 30))
+    add_client(agency, "示例银行信用卡中心", since=date(2023, 1, 1), source_url="https://example.org/p")
+    RegulatoryAction.objects.create(
+        agency=agency,
+        kind=ActionKind.ABNORMAL,
+        authority="示例市场监督管理局",
+        decided_on=date(2025, 3, 1),
+        document_number="示例〔2025〕1号",
+        summary="未按时公示年报",
+    )
+    return agency
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def test_home_shows_search_box_provinces_and_recent(client, hunan_agency):
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'action="/search/"' in html
+    assert "湖南" in html and "/provinces/hunan/" in html
+    assert hunan_agency.name in html
+    assert html.count('class="province-name"') == 34
+
+
+def test_province_list_counts_agencies(client, hunan_agency):
+    make_agency("北京示例信息咨询有限公司", province_code="11")
+    html = client.get("/provinces/").content.decode()
+    assert "湖南省" in html and "陕西省" in html and "山西省" in html
+    assert "/provinces/shaanxi/" in html and "/provinces/shanxi/" in html
+
+
+def test_province_page_lists_filters_and_sorts(client, hunan_agency):
+    make_agency("株洲示例商务咨询有限公司", city="株洲市", established_on=date(2010, 1, 1))
+    make_agency("已注销示例咨询有限公司", city="长沙市", status=Status.CANCELLED)
+    make_agency("北京示例信息咨询有限公司", province_code="11")
+
+    html = client.get("/provinces/hunan/").content.decode()
+    assert "长沙示例资产管理有限公司" in html and "株洲示例商务咨询有限公司" in html
+    assert "北京示例" not in html
+    assert "符合条件的机构 3 家" in html
+
+    html = client.get("/provinces/hunan/?city=株洲市").content.decode()
+    assert "株洲示例商务咨询有限公司" in html and "长沙示例资产管理" not in html
+
+    html = client.get("/provinces/hunan/?status=注销").content.decode()
+    assert "已注销示例咨询有限公司" in html and "株洲示例" not in html
+
+    html = client.get("/provinces/hunan/?sort=established").content.decode()
+    assert html.index("株洲示例商务咨询") < html.index("长沙示例资产管理")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?status=bogus",
+        "?sort=drop table",
+        "?page=999",
+        "?page=abc",
+        "?page=-1",
+        "?city=" + "x" * 500,
+        "?status=存续&status=%00",
+        "?city=%00",
+    ],
+)
+def test_invalid_filters_give_a_corrected_page_not_an_error(client, hunan_agency, query):
+    response = client.get("/provinces/hunan/" + query)
+    assert response.status_code == 200
+
+
+def test_bad_status_is_dropped_but_city_still_filters(client, hunan_agency):
+    make_agency("株洲示例商务咨询有限公司", city="株洲市")
+    html = client.get("/provinces/hunan/?status=bogus&city=株洲市").content.decode()
+    assert "株洲示例商务咨询有限公司" in html and "长沙示例资产管理" not in html
+
+
+def test_unknown_province_is_a_404_that_says_so(client):
+    response = client.get("/provinces/atlantis/")
+    assert response.status_code == 404
+    assert "没有这个省份" in response.content.decode()
+
+
+def test_province_page_paginates(client):
+    for i in range(30):
+        make_agency(f"示例咨询{i:02d}有限公司")
+    page1 = client.get("/provinces/hunan/").content.decode()
+    page2 = client.get("/provinces/hunan/?page=2").content.decode()
+    assert "第 1 / 2 页" in page1 and "示例咨询00有限公司" in page1
+    assert "示例咨询29有限公司" in page2 and "示例咨询00有限公司" not in page2
+
+
+def test_hunan_page_links_to_the_regulator_article(client, hunan_agency):
+    html = client.get("/provinces/hunan/").content.decode()
+    assert "/articles/hunan-collection-regulation/" in html
+
+
+def test_agency_page_shows_the_whole_record_with_sources(client, hunan_agency):
+    response = client.get(f"/agencies/{hunan_agency.uscc}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for text in [
+        hunan_agency.name,
+        hunan_agency.uscc,
+        "存续",
+        "企业依法存在",  # status in plain words
+        "长沙示例投资咨询有限公司",
+        "示例法务部",
+        "0731-0000 1234",
+        "/phone/073100001234/",
+        "年报联系电话",
+        "2025-06-30",
+        "示例银行信用卡中心",
+        "经营异常名录",
+        "示例〔2025〕1号",
+        "国家企业信用信息公示系统",
+        "www.gsxt.gov.cn",
+        "获取于 2026年11月1日",
+    ]:
+        assert text in html, text
+
+
+def test_agency_url_accepts_lower_case_code(client, hunan_agency):
+    assert client.get(f"/agencies/{hunan_agency.uscc.lower()}/").status_code == 200
+
+
+def test_unknown_agency_is_a_404_that_says_so(client):
+    from tests.factories import make_uscc
+
+    code = make_uscc(serial=999999)
+    response = client.get(f"/agencies/{code}/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "名录中没有统一社会信用代码为" in html and code in html
+
+
+def test_malformed_code_is_a_404_that_explains(client):
+    response = client.get("/agencies/91512081MA62K0260A/")
+    assert response.status_code == 404
+    assert "校验位不对" in response.content.decode()
+    response = client.get("/agencies/not-a-code/")
+    assert response.status_code == 404
+    assert "不是有效的统一社会信用代码" in response.content.decode()
+
+
+def test_about_data_page(client, hunan_agency, settings):
+    settings.PORTAL_CORRECTIONS_EMAIL = "fix@example.net"
+    html = client.get("/about/data/").content.decode()
+    assert "fix@example.net" in html
+    assert "不代表来电者合法可信" in html
+    assert "不代表它有违法行为" in html
+    assert "国家企业信用信息公示系统" in html
+
+
+def test_sample_records_carry_badge_and_banner(client):
+    sample = make_agency("示例演示资产管理有限公司", is_sample=True)
+    html = client.get(f"/agencies/{sample.uscc}/").content.decode()
+    assert 'class="badge badge-sample"' in html
+    assert 'class="sample-banner"' in html
+    assert 'class="sample-banner"' in client.get("/provinces/").content.decode()
+
+
+def test_no_banner_without_sample_data(client, hunan_agency):
+    assert 'class="sample-banner"' not in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("url", ["/", "/provinces/", "/provinces/hunan/", "/about/data/"])
+def test_public_pages_set_no_cookies_and_a_strict_csp(client, hunan_agency, url):
+    response = client.get(url)
+    assert response.cookies == {}
+    assert "Vary" not in response or "Cookie" not in response["Vary"]
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+def test_agency_page_sets_no_cookies(client, hunan_agency):
+    assert client.get(f"/agencies/{hunan_agency.uscc}/").cookies == {}
+
+
+def _grow(n, start):
+    for i in range(n):
+        agency = make_agency(f"增长示例{start + i}有限公司", city=["长沙市", "株洲市"][i % 2])
+        add_phone(agency, f"1390000{start + i:04d}")
+        add_name(agency, f"增长示例别名{start + i}", NameKind.ALIAS)
+
+
+@pytest.mark.parametrize("url", ["/", "/provinces/", "/provinces/hunan/", "/about/data/"])
+def test_list_page_query_counts_do_not_grow_with_data(client, url):
+    _grow(3, 0)
+    small = count_queries(client, url)
+    _grow(40, 100)
+    assert count_queries(client, url) == small
+
+
+def test_agency_page_query_count_does_not_grow_with_its_facts(client, hunan_agency):
+    small = count_queries(client, f"/agencies/{hunan_agency.uscc}/")
+    for i in range(10):
+        add_phone(hunan_agency, f"1350000{i:04d}")
+        add_name(hunan_agency, f"示例别名{i}", NameKind.ALIAS)
+        add_client(hunan_agency, f"示例委托方{i}")
+    assert count_queries(client, f"/agencies/{hunan_agency.uscc}/") == small
+    assert small <= 8
