@@ -1,0 +1,67 @@
+"""Start-up and failure behaviour that only shows in a fresh process."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environment.pop("DATABASE_URL", None)
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+SETUP = "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); import django; django.setup();"
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = run_python(SETUP + "print('started')", DJANGO_DEBUG="false")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert "started" not in result.stdout
+
+
+def test_starts_with_secret_key_when_debug_is_off():
+    result = run_python(
+        SETUP + "from django.conf import settings; print(settings.DEBUG)",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="a-test-only-key-that-is-long-enough-0123456789",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_a_dead_database_gives_a_plain_chinese_error_page(tmp_path):
+    code = SETUP + (
+        "from django.core.management import call_command;"
+        "call_command('collectstatic', interactive=False, verbosity=0);"
+        "from django.test import Client;"
+        "r = Client(raise_request_exception=False).get('/provinces/hunan/');"
+        "print(r.status_code); print(r.content.decode())"
+    )
+    result = run_python(
+        code,
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="a-test-only-key-that-is-long-enough-0123456789",
+        DJANGO_ALLOWED_HOSTS="testserver",
+        # Nothing listens on port 1: the connection is refused at once.
+        DATABASE_URL="postgres://nobody@127.0.0.1:1/none",
+        DJANGO_LOG_LEVEL="CRITICAL",
+        DJANGO_STATIC_ROOT=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    status, _, body = result.stdout.partition("\n")
+    assert status == "500"
+    assert "服务暂时出错" in body
+    assert "Traceback" not in body and "OperationalError" not in body
