@@ -18,10 +18,11 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run test test-postgres lint format check sample articles bench clean
+.PHONY: help install run dev test test-postgres lint format check bench clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
+	@echo "make dev            debug-mode development server (no sample data loaded)"
 	@echo "make test           install and run the test suite (SQLite)"
 	@echo "make test-postgres  the suite against PostgreSQL (PG_URL=$(PG_URL))"
 	@echo "make lint | format | check | bench"
@@ -35,10 +36,21 @@ $(VENV)/.installed: requirements.lock
 
 install: $(VENV)/.installed
 
+# The demo runs as production does (debug off, hashed static files, the real
+# error pages), with a throwaway secret key and plain-HTTP admin cookies since
+# it only listens on 127.0.0.1. `make dev` is the debug-mode server.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_sample
 	$(PY) manage.py sync_articles
+	@export DJANGO_DEBUG=false DJANGO_SECURE_COOKIES=false \
+	  DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" && \
+	  $(PY) manage.py collectstatic --noinput --verbosity 0 && \
+	  echo "Serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)" && \
+	  $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
+
+dev: install
+	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
