@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("agencies.urls")),
+    path("api/v1/", include("articles.urls_api")),
     path("api/v1/", include("agencies.urls_api")),
     path("articles/", include("articles.urls")),
     path("", include("portal.urls_discovery")),
