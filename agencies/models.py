@@ -51,16 +51,24 @@ class Province(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("agencies:province-detail", kwargs={"slug": self.slug})
+
     @property
     def display_name(self) -> str:
         """湖南 rather than 湖南省 where space is short."""
-        for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市"):
+        for suffix in (
+            "维吾尔自治区",
+            "壮族自治区",
+            "回族自治区",
+            "特别行政区",
+            "自治区",
+            "省",
+            "市",
+        ):
             if self.name.endswith(suffix):
                 return self.name.removesuffix(suffix)
         return self.name
-
-    def get_absolute_url(self):
-        return reverse("agencies:province-detail", kwargs={"slug": self.slug})
 
 
 class AgencyQuerySet(models.QuerySet):
@@ -108,12 +116,7 @@ class AgencyQuerySet(models.QuerySet):
         return self.order_by(*orderings.get(key, ("name", "uscc")))
 
     def cities(self):
-        return (
-            self.exclude(city="")
-            .values_list("city", flat=True)
-            .order_by("city")
-            .distinct()
-        )
+        return self.exclude(city="").values_list("city", flat=True).order_by("city").distinct()
 
 
 class Agency(models.Model):
@@ -157,9 +160,7 @@ class Agency(models.Model):
             # Province page: filter by province (and city/status), sort by name.
             models.Index(fields=["province", "name"], name="agency_province_name"),
             models.Index(fields=["province", "city"], name="agency_province_city"),
-            models.Index(
-                fields=["province", "established_on"], name="agency_province_established"
-            ),
+            models.Index(fields=["province", "established_on"], name="agency_province_established"),
             # Home page "recently updated".
             models.Index(fields=["-updated_at"], name="agency_updated"),
             # The sample-data banner asks "is there any sample record?" on every page.

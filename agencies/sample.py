@@ -25,28 +25,61 @@ RETRIEVED_ON = "2026-11-01"
 # capital, which is enough to give every province page something to show.
 CITIES = {
     "43": [
-        ("长沙市", "0731"), ("株洲市", "0731"), ("湘潭市", "0731"), ("衡阳市", "0734"),
-        ("岳阳市", "0730"), ("常德市", "0736"), ("郴州市", "0735"), ("邵阳市", "0739"),
-        ("益阳市", "0737"), ("娄底市", "0738"), ("怀化市", "0745"), ("永州市", "0746"),
-        ("张家界市", "0744"), ("湘西土家族苗族自治州", "0743"),
+        ("长沙市", "0731"),
+        ("株洲市", "0731"),
+        ("湘潭市", "0731"),
+        ("衡阳市", "0734"),
+        ("岳阳市", "0730"),
+        ("常德市", "0736"),
+        ("郴州市", "0735"),
+        ("邵阳市", "0739"),
+        ("益阳市", "0737"),
+        ("娄底市", "0738"),
+        ("怀化市", "0745"),
+        ("永州市", "0746"),
+        ("张家界市", "0744"),
+        ("湘西土家族苗族自治州", "0743"),
     ],
-    "11": [("北京市", "010")], "12": [("天津市", "022")], "13": [("石家庄市", "0311")],
-    "14": [("太原市", "0351")], "15": [("呼和浩特市", "0471")], "21": [("沈阳市", "024")],
-    "22": [("长春市", "0431")], "23": [("哈尔滨市", "0451")], "31": [("上海市", "021")],
-    "32": [("南京市", "025")], "33": [("杭州市", "0571")], "34": [("合肥市", "0551")],
-    "35": [("福州市", "0591")], "36": [("南昌市", "0791")], "37": [("济南市", "0531")],
-    "41": [("郑州市", "0371")], "42": [("武汉市", "027")], "44": [("广州市", "020")],
-    "45": [("南宁市", "0771")], "46": [("海口市", "0898")], "50": [("重庆市", "023")],
-    "51": [("成都市", "028")], "52": [("贵阳市", "0851")], "53": [("昆明市", "0871")],
-    "54": [("拉萨市", "0891")], "61": [("西安市", "029")], "62": [("兰州市", "0931")],
-    "63": [("西宁市", "0971")], "64": [("银川市", "0951")], "65": [("乌鲁木齐市", "0991")],
+    "11": [("北京市", "010")],
+    "12": [("天津市", "022")],
+    "13": [("石家庄市", "0311")],
+    "14": [("太原市", "0351")],
+    "15": [("呼和浩特市", "0471")],
+    "21": [("沈阳市", "024")],
+    "22": [("长春市", "0431")],
+    "23": [("哈尔滨市", "0451")],
+    "31": [("上海市", "021")],
+    "32": [("南京市", "025")],
+    "33": [("杭州市", "0571")],
+    "34": [("合肥市", "0551")],
+    "35": [("福州市", "0591")],
+    "36": [("南昌市", "0791")],
+    "37": [("济南市", "0531")],
+    "41": [("郑州市", "0371")],
+    "42": [("武汉市", "027")],
+    "44": [("广州市", "020")],
+    "45": [("南宁市", "0771")],
+    "46": [("海口市", "0898")],
+    "50": [("重庆市", "023")],
+    "51": [("成都市", "028")],
+    "52": [("贵阳市", "0851")],
+    "53": [("昆明市", "0871")],
+    "54": [("拉萨市", "0891")],
+    "61": [("西安市", "029")],
+    "62": [("兰州市", "0931")],
+    "63": [("西宁市", "0971")],
+    "64": [("银川市", "0951")],
+    "65": [("乌鲁木齐市", "0991")],
     # No mainland area codes: these sample agencies get foreign-format numbers only.
-    "71": [("台北市", "")], "81": [("香港", "")], "82": [("澳门", "")],
+    "71": [("台北市", "")],
+    "81": [("香港", "")],
+    "82": [("澳门", "")],
 }
 HUNAN_COUNT = 100
 PER_OTHER_PROVINCE = 7
 
 BUSINESS_WORDS = ["资产管理", "信息咨询", "商务咨询", "企业管理咨询", "数据服务", "信用管理"]
+BRANDS = ["恒信", "汇通", "安达", "正和", "诚远", "卓信"]
 SUFFIXES = ["有限公司", "有限责任公司", "股份有限公司"]
 ALIASES = ["示例法务部", "示例贷后服务中心", "示例调解中心", "示例客服中心"]
 LENDERS = [
@@ -72,9 +105,7 @@ def _mobile(rng: random.Random) -> str:
 def generate(seed: int = SEED) -> list[dict]:
     """The sample records, identical on every run for the same seed."""
     rng = random.Random(seed)
-    plan = [("43", HUNAN_COUNT)] + [
-        (code, PER_OTHER_PROVINCE) for code in CITIES if code != "43"
-    ]
+    plan = [("43", HUNAN_COUNT)] + [(code, PER_OTHER_PROVINCE) for code in CITIES if code != "43"]
     records: list[dict] = []
     serial = 0
     shared_numbers: list[str] = []
@@ -85,62 +116,77 @@ def generate(seed: int = SEED) -> list[dict]:
             word = BUSINESS_WORDS[serial % len(BUSINESS_WORDS)]
             suffix = SUFFIXES[0] if serial % 5 else SUFFIXES[serial % 3]
             short = _short_city(city)
-            name = f"{short}示例{word}{('第' + str(serial) + '号') if serial % 3 == 0 else ''}{suffix}"
+            name = (
+                f"{short}示例{word}{('第' + str(serial) + '号') if serial % 3 == 0 else ''}{suffix}"
+            )
             if serial % 4 == 0:
-                name = f"示例{rng.choice(['恒信', '汇通', '安达', '正和', '诚远', '卓信'])}{word}（{short}）{suffix}"
+                brand = rng.choice(BRANDS)
+                name = f"示例{brand}{word}（{short}）{suffix}"
             code = uscc.with_check_digit(f"91{province_code}0100MA000{serial:04d}")
             established = date(2008, 1, 1) + timedelta(days=rng.randrange(16 * 365))
             status = rng.choice(STATUSES)
 
             phones = []
             if area:
-                phones.append({
-                    "number": _mobile(rng),
-                    "label": "年报联系电话（示例）",
-                    "source": SAMPLE_SOURCE,
-                    "source_url": SAMPLE_URL + "annual-report",
-                    "reported_on": "2025-06-30",
-                })
-                phones.append({
-                    "number": f"{area}-0000{rng.randrange(10000):04d}",
-                    "label": "办公电话（示例）",
-                    "source": SAMPLE_SOURCE,
-                    "source_url": SAMPLE_URL + "registry",
-                    "reported_on": "2025-06-30",
-                })
+                phones.append(
+                    {
+                        "number": _mobile(rng),
+                        "label": "年报联系电话（示例）",
+                        "source": SAMPLE_SOURCE,
+                        "source_url": SAMPLE_URL + "annual-report",
+                        "reported_on": "2025-06-30",
+                    }
+                )
+                phones.append(
+                    {
+                        "number": f"{area}-0000{rng.randrange(10000):04d}",
+                        "label": "办公电话（示例）",
+                        "source": SAMPLE_SOURCE,
+                        "source_url": SAMPLE_URL + "registry",
+                        "reported_on": "2025-06-30",
+                    }
+                )
             if serial % 6 == 0:
-                phones.append({
-                    "number": f"400-000-{rng.randrange(10000):04d}",
-                    "label": "客服热线（示例）",
-                    "source": SAMPLE_SOURCE,
-                    "source_url": SAMPLE_URL + "website",
-                    "reported_on": "2026-03-15",
-                })
+                phones.append(
+                    {
+                        "number": f"400-000-{rng.randrange(10000):04d}",
+                        "label": "客服热线（示例）",
+                        "source": SAMPLE_SOURCE,
+                        "source_url": SAMPLE_URL + "website",
+                        "reported_on": "2026-03-15",
+                    }
+                )
             if serial % 9 == 0:
-                phones.append({
-                    "number": f"106900000000{serial % 100:02d}",
-                    "label": "短信发送号码（示例）",
-                    "source": SAMPLE_SOURCE,
-                    "source_url": SAMPLE_URL + "sms",
-                    "reported_on": "2026-04-01",
-                })
+                phones.append(
+                    {
+                        "number": f"106900000000{serial % 100:02d}",
+                        "label": "短信发送号码（示例）",
+                        "source": SAMPLE_SOURCE,
+                        "source_url": SAMPLE_URL + "sms",
+                        "reported_on": "2026-04-01",
+                    }
+                )
             if serial % 11 == 0 or not area:
-                phones.append({
-                    "number": f"+1 201-555-01{serial % 100:02d}",
-                    "label": "境外来电（示例）",
-                    "source": SAMPLE_SOURCE,
-                    "source_url": SAMPLE_URL + "reports",
-                    "reported_on": "2026-05-20",
-                })
+                phones.append(
+                    {
+                        "number": f"+1 201-555-01{serial % 100:02d}",
+                        "label": "境外来电（示例）",
+                        "source": SAMPLE_SOURCE,
+                        "source_url": SAMPLE_URL + "reports",
+                        "reported_on": "2026-05-20",
+                    }
+                )
             # Some numbers are used by several companies: the number page must say so.
             if serial % 13 == 0 and shared_numbers:
-                phones.append({
-                    "number": shared_numbers[-1],
-                    "label": "共用号码（示例）",
-                    "source": SAMPLE_SOURCE,
-                    "source_url": SAMPLE_URL + "shared",
-                    "reported_on": "2026-02-01",
-                })
+                phones.append(
+                    {
+                        "number": shared_numbers[-1],
+                        "label": "共用号码（示例）",
+                        "source": SAMPLE_SOURCE,
+                        "source_url": SAMPLE_URL + "shared",
+                        "reported_on": "2026-02-01",
+                    }
+                )
             if serial % 13 == 1 and phones:
                 shared_numbers.append(phones[0]["number"])
 
@@ -179,13 +225,15 @@ def generate(seed: int = SEED) -> list[dict]:
                 record["clients"].append(client)
             if serial % 7 == 3:
                 kind = ACTION_KINDS[serial % len(ACTION_KINDS)]
-                record["actions"].append({
-                    "kind": kind,
-                    "authority": f"（示例）{short}市场监督管理局",
-                    "decided_on": (established + timedelta(days=900)).isoformat(),
-                    "document_number": f"示例罚字〔2025〕{serial:03d}号",
-                    "summary": "示例记录：虚构的监管记录，用于演示页面展示。",
-                    "source_url": SAMPLE_URL + "actions",
-                })
+                record["actions"].append(
+                    {
+                        "kind": kind,
+                        "authority": f"（示例）{short}市场监督管理局",
+                        "decided_on": (established + timedelta(days=900)).isoformat(),
+                        "document_number": f"示例罚字〔2025〕{serial:03d}号",
+                        "summary": "示例记录：虚构的监管记录，用于演示页面展示。",
+                        "source_url": SAMPLE_URL + "actions",
+                    }
+                )
             records.append(record)
     return records

@@ -15,7 +15,7 @@ ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _SEPARATORS = re.compile(r"[\s\-_.·]+")
 # Two registration characters from the alphabet, six digits of GB/T 2260
 # division code, then nine organisation-code characters and the check digit.
-_SHAPE = re.compile(r"^[%s]{2}[0-9]{6}[%s]{10}$" % (ALPHABET, ALPHABET))
+_SHAPE = re.compile(rf"^[{ALPHABET}]{{2}}[0-9]{{6}}[{ALPHABET}]{{10}}$")
 
 
 class UsccError(ValueError):
@@ -63,7 +63,9 @@ def validate(raw: str) -> str:
     bad = sorted({c for c in code if c not in ALPHABET})
     if bad:
         raise UsccError(
-            "含有不允许的字符：" + "、".join(bad) + "（代码只用数字和大写字母，不含 I、O、Z、S、V）。"
+            "含有不允许的字符："
+            + "、".join(bad)
+            + "（代码只用数字和大写字母，不含 I、O、Z、S、V）。"
         )
     if not code[2:8].isdigit():
         raise UsccError("第3–8位应为登记管理机关的行政区划代码（6位数字）。")

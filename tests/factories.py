@@ -34,9 +34,7 @@ def add_phone(agency: Agency, raw: str, **fields) -> AgencyPhone:
     phone, _ = Phone.objects.get_or_create(key=parsed.key, defaults={"kind": parsed.kind})
     fields.setdefault("label", "年报联系电话")
     fields.setdefault("source", "测试来源")
-    return AgencyPhone.objects.create(
-        agency=agency, phone=phone, number_as_reported=raw, **fields
-    )
+    return AgencyPhone.objects.create(agency=agency, phone=phone, number_as_reported=raw, **fields)
 
 
 def add_name(agency: Agency, name: str, kind: str = NameKind.FORMER) -> AgencyName:

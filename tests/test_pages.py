@@ -27,7 +27,9 @@ def hunan_agency():
     add_name(agency, "长沙示例投资咨询有限公司", NameKind.FORMER)
     add_name(agency, "示例法务部", NameKind.ALIAS)
     add_phone(agency, "0731-0000 1234", label="年报联系电话", reported_on=date(2025, 6, 30))
-    add_client(agency, "示例银行信用卡中心", since=date(2023, 1, 1), source_url="https://example.org/p")
+    add_client(
+        agency, "示例银行信用卡中心", since=date(2023, 1, 1), source_url="https://example.org/p"
+    )
     RegulatoryAction.objects.create(
         agency=agency,
         kind=ActionKind.ABNORMAL,

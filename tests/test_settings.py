@@ -22,7 +22,10 @@ def run_python(code: str, **env):
     )
 
 
-SETUP = "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); import django; django.setup();"
+SETUP = (
+    "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings');"
+    "import django; django.setup();"
+)
 
 
 def test_refuses_to_start_without_secret_key_when_debug_is_off():

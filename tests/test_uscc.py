@@ -41,7 +41,12 @@ def test_every_single_character_mutation_is_rejected(code):
 
 @pytest.mark.parametrize(
     "raw",
-    ["91512081ma62k0260e", " 9151 2081 MA62 K026 0E ", "９１５１２０８１ＭＡ６２Ｋ０２６０Ｅ", "9151-2081-MA62K0260E"],
+    [
+        "91512081ma62k0260e",
+        " 9151 2081 MA62 K026 0E ",
+        "９１５１２０８１ＭＡ６２Ｋ０２６０Ｅ",
+        "9151-2081-MA62K0260E",
+    ],
 )
 def test_case_spaces_and_full_width_are_normalised(raw):
     assert uscc.validate(raw) == SECOND_EXAMPLE

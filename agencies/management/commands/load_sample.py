@@ -6,7 +6,9 @@ from agencies.models import Agency
 
 
 class Command(BaseCommand):
-    help = "载入确定性的虚构示例数据（名称含“示例”，页面标注“示例数据”）；--remove 删除全部示例数据。"
+    help = (
+        "载入确定性的虚构示例数据（名称含“示例”，页面标注“示例数据”）；--remove 删除全部示例数据。"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
