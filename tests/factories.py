@@ -14,7 +14,7 @@ _counter = itertools.count(1)
 def make_uscc(province_code: str = "43", serial: int | None = None) -> str:
     """A valid code registered in `province_code` (chars 3–4)."""
     n = next(_counter) if serial is None else serial
-    body = f"91{province_code}0100MA{n:07d}"[:17]
+    body = f"91{province_code}0100TE{n:07d}"[:17]
     return uscc.with_check_digit(body)
 
 
