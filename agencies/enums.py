@@ -27,7 +27,9 @@ class TolerantChoicesMixin:
         for member in cls:
             if folded in {_fold(member.value), _fold(str(member.label))}:
                 return member
-        target = cls.synonyms().get(folded)
+        # Synonym keys are folded the same way, so the registry's full-width
+        # punctuation ("存续（在营、开业、在册）") matches.
+        target = {_fold(key): value for key, value in cls.synonyms().items()}.get(folded)
         return cls(target) if target else None
 
 

@@ -296,3 +296,7 @@ class RegulatoryAction(models.Model):
     def identity(self) -> tuple:
         """What makes two imported actions the same record (used to avoid duplicates)."""
         return (self.kind, self.authority, self.decided_on, self.document_number)
+
+
+# --- Name-search index (owned by the search work; see agencies/search_models.py) ---
+from .search_models import SearchEntry, SearchToken  # noqa: E402, F401

@@ -127,8 +127,12 @@ def normalize(raw: str) -> Phone | None:
         return _mainland(digits, PhoneKind.TOLL_FREE)
     if _SERVICE.match(digits):
         return Phone(digits, PhoneKind.SERVICE, digits)
-    if not digits.startswith("0") and len(digits) in (10, 11, 12) and digits[0] in "23456789":
-        # A landline pasted without its trunk 0 after +86, e.g. +86 731 8888 8888.
+    if not digits.startswith("0") and (
+        (len(digits) in (10, 11, 12) and digits[0] in "23456789")
+        or (len(digits) == 10 and digits.startswith("10"))
+    ):
+        # A landline pasted without its trunk 0 after +86, e.g. +86 731 8888 8888
+        # or +86 10 2000 0000 (Beijing's area code 010 is the one starting with 1).
         digits = "0" + digits
     if _LANDLINE.match(digits):
         return _mainland(digits, PhoneKind.LANDLINE)

@@ -1,11 +1,98 @@
-"""Search dispatcher and the number page (built in the search issue)."""
+"""The search box's dispatcher and the number page.
 
-from django.shortcuts import render
+Function views on purpose: the search flow is bespoke (classify, then
+redirect or render one of four answers), and the number page always answers,
+even for a number nobody imported, so neither fits a generic view.
+"""
+
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import phones
+from .search import (
+    KIND_NAME,
+    KIND_PHONE,
+    KIND_USCC,
+    classify,
+    matching,
+    matching_articles,
+    phone_links,
+    search_names,
+)
+from .search_filters import SearchHitFilter
+
+PAGE_SIZE = 20
+
+# Rights articles the number page links to (slugs of the articles app).
+PHONE_ADVICE = [
+    ("harassment-what-to-do", gettext_lazy("遇到骚扰、辱骂或爆通讯录，可以怎么做、向哪里投诉")),
+    ("collector-conduct-rules", gettext_lazy("催收人员不可以做的事：时间、频率、言语和第三方")),
+    ("verify-collection-agency", gettext_lazy("怎样核实来电的催收机构是不是真的、有没有受托")),
+    (
+        "impersonation-court-police-lawyer",
+        gettext_lazy("自称法院、公安或律师的来电：如何辨别冒充"),
+    ),
+]
+
+
+def _page_number(raw) -> int:
+    try:
+        return max(1, int(str(raw or "1")[:6]))
+    except ValueError:
+        return 1
 
 
 def search(request):
-    return render(request, "agencies/search.html", {"query": request.GET.get("q", "")})
+    query = classify(request.GET.get("q"))
+    context = {"query": query.text, "classified": query}
+    if query.kind == KIND_PHONE:
+        # The number page lists every agency behind the number (or says there
+        # is none) and explains the number itself: always the best answer.
+        return redirect("agencies:phone-detail", key=query.phone.key)
+    if query.kind == KIND_USCC:
+        from .models import Agency
+
+        if not query.uscc_error:
+            agency = Agency.objects.filter(uscc=query.uscc).first()
+            if agency is not None:
+                return redirect(agency)
+        elif query.uscc_expected:
+            # Most likely a typo in one character: offer the corrected code
+            # when the directory has it.
+            context["suggestion"] = (
+                Agency.objects.filter(uscc=query.uscc_expected).only("uscc", "name").first()
+            )
+    elif query.kind == KIND_NAME:
+        filterset = SearchHitFilter(request.GET, queryset=matching(query.folded))
+        results = search_names(
+            query.folded, filterset, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE
+        )
+        context.update(
+            results=results,
+            filterset=filterset,
+            invalid_filters=sorted(filterset.form.errors),
+            articles=matching_articles(query.text),
+        )
+    return render(request, "agencies/search.html", context)
 
 
 def phone_detail(request, key):
-    return render(request, "agencies/phone_detail.html", {"key": key})
+    number = phones.normalize(key)
+    if number is None:
+        raise Http404(
+            _("“%(key)s”不是一个能识别的电话号码。请检查位数，或回到查询页重新输入。")
+            % {"key": key[:40]}
+        )
+    if number.key != key:
+        return redirect("agencies:phone-detail", key=number.key, permanent=True)
+    links = phone_links(number.key)
+    context = {
+        "query": number.display,
+        "number": number,
+        "links": links,
+        "shared": len({link.agency_id for link in links}) > 1,
+        "advice": [(f"/articles/{slug}/", title) for slug, title in PHONE_ADVICE],
+    }
+    return render(request, "agencies/phone_detail.html", context)

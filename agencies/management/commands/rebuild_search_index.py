@@ -1,0 +1,15 @@
+"""Recompute the name-search index from the registry (after a change to agencies.textnorm)."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from agencies import search_index
+
+
+class Command(BaseCommand):
+    help = "重建名称搜索索引（修改了 agencies/textnorm.py 的折叠规则之后运行）。"
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            count = search_index.rebuild()
+        self.stdout.write(f"已为 {count} 家机构重建搜索索引。")

@@ -1,0 +1,425 @@
+"""One search box, three kinds of answer: classify the input, then look it up.
+
+`classify()` decides whether the text is a phone number, a credit code (USCC)
+or a name. Name search runs on the gram index described in
+agencies/search_models.py; this module turns a folded query into a *plan*
+(alternatives of gram conditions, each with an optional LIKE verification)
+and the plan into querysets over `SearchToken`:
+
+- one exact gram and nothing to verify (any two-character query — the
+  commonest kind): read straight from the (gram, rank, …) index, which is
+  already in result order and carries province and status for the facets;
+- otherwise: candidate agencies are the rows of the rarest gram that also
+  have the other grams (primary-key probes), verified with LIKE against
+  `SearchEntry`, unioned over the alternatives (text, pinyin, initials) and
+  ranked on the agency's own row in the same table.
+
+The same statements run on SQLite and PostgreSQL and give the same results.
+"""
+
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Value,
+    When,
+)
+
+from . import phones, textnorm
+from . import uscc as uscc_lib
+from .enums import Status
+from .search_index import PINYIN_PREFIX, pinyin_gram
+from .search_models import EntryKind, MatchTier, SearchEntry, SearchToken
+
+MAX_INPUT = 200
+# Grams intersected per alternative: more only cost probes, the LIKE check
+# makes the answer exact anyway.
+_MAX_CONDS = 6
+# "How common is this gram" stops counting here: enough to pick a driver.
+_COUNT_CAP = 5000
+# Initials people actually type: a short name (cs, hncs, bjhrcs).
+_MAX_INITIALS = 6
+
+KIND_EMPTY, KIND_PHONE, KIND_USCC, KIND_NAME = "empty", "phone", "uscc", "name"
+
+
+# --- Classification ----------------------------------------------------------------------------
+
+
+@dataclass
+class Classified:
+    """What the box understood. `text` is the input as echoed back (cleaned)."""
+
+    text: str
+    kind: str
+    phone: phones.Phone | None = None
+    uscc: str = ""
+    uscc_error: uscc_lib.UsccError | None = None
+    folded: str = ""
+    # Digits that are not a number we recognise: searched as a name, with a note.
+    not_a_number: bool = False
+
+    @property
+    def uscc_expected(self) -> str:
+        """The whole code with the check character it should have, for a likely typo."""
+        if self.uscc_error and self.uscc_error.expected_check:
+            return self.uscc[:17] + self.uscc_error.expected_check
+        return ""
+
+
+def looks_like_uscc(code: str) -> bool:
+    """18 letters/digits with at least six digits (the division code): a credit
+    code, perhaps mistyped — not an 18-letter pinyin string."""
+    return (
+        len(code) == 18
+        and code.isascii()
+        and code.isalnum()
+        and sum(char.isdigit() for char in code) >= 6
+    )
+
+
+def classify(raw: str | None) -> Classified:
+    text = textnorm.clean_input(raw or "", MAX_INPUT)
+    if not textnorm.basic_fold(text):
+        return Classified(text, KIND_EMPTY)
+    code = uscc_lib.normalize(text)
+    if looks_like_uscc(code):
+        try:
+            return Classified(text, KIND_USCC, uscc=uscc_lib.validate(code))
+        except uscc_lib.UsccError as error:
+            return Classified(text, KIND_USCC, uscc=code, uscc_error=error)
+    if phones.looks_like_phone(text):
+        number = phones.normalize(text)
+        if number is not None:
+            return Classified(text, KIND_PHONE, phone=number)
+        return Classified(text, KIND_NAME, folded=textnorm.fold_query(text), not_a_number=True)
+    return Classified(text, KIND_NAME, folded=textnorm.fold_query(text))
+
+
+# --- Name-search plan --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cond:
+    gram: str
+    prefix: bool = False
+
+    def filter(self, queryset):
+        return queryset.gram_prefix(self.gram) if self.prefix else queryset.gram(self.gram)
+
+
+@dataclass
+class Alternative:
+    """Agencies having all `conds`, and (if set) an entry whose `verify` lookup holds."""
+
+    conds: list[Cond]
+    verify: tuple[str, str] | None = None
+    # None: the text alternative, whose tier comes from the entries; else fixed.
+    tier: int | None = None
+
+
+def _windows(text: str, prefix: str = "") -> list[Cond]:
+    """Bigrams that cover `text`: non-overlapping from the start, plus the last one."""
+    starts = list(range(0, len(text) - 1, 2))
+    if (len(text) - 2) not in starts:
+        starts.append(len(text) - 2)
+    grams = list(dict.fromkeys(text[i : i + 2] for i in starts))
+    if len(grams) > _MAX_CONDS:
+        grams = grams[: _MAX_CONDS - 1] + grams[-1:]
+    return [Cond(prefix + gram) for gram in grams]
+
+
+def plan(folded: str) -> list[Alternative]:
+    if not folded:
+        return []
+    if len(folded) == 1:
+        alternatives = [Alternative([Cond(folded, prefix=True)])]
+    elif len(folded) == 2:
+        alternatives = [Alternative([Cond(folded)])]
+    else:
+        alternatives = [Alternative(_windows(folded), ("folded__contains", folded))]
+    if textnorm.looks_like_pinyin(folded) and len(folded) >= 2:
+        alternatives.extend(_pinyin_alternatives(folded))
+    return alternatives
+
+
+def _pinyin_alternatives(folded: str) -> list[Alternative]:
+    result = []
+    if len(folded) <= _MAX_INITIALS:
+        # Initials: every adjacent pair of letters is the prefix of the pinyin
+        # grams whose syllables start with them. Longer strings of letters are
+        # pinyin, not initials, and each pair would be a wide range to probe.
+        pairs = list(dict.fromkeys(folded[i : i + 2] for i in range(len(folded) - 1)))
+        if len(pairs) > _MAX_CONDS:
+            pairs = pairs[: _MAX_CONDS - 1] + pairs[-1:]
+        conds = [Cond(f"{PINYIN_PREFIX}{pair}:", prefix=True) for pair in pairs]
+        verify = ("initials__contains", folded) if len(folded) > 2 else None
+        result.append(Alternative(conds, verify, tier=MatchTier.PINYIN))
+    segmentations, partial = textnorm.segment_pinyin(folded)
+    for seg in segmentations:
+        if len(seg) < 2:
+            # One syllable alone ("chang") would be a range over every gram
+            # starting with its initial: far too many rows, far too vague.
+            continue
+        conds = [Cond(pinyin_gram(a, b)) for a, b in pairwise(seg)]
+        needle = " " + " ".join(seg)
+        if partial:
+            conds[-1] = Cond(conds[-1].gram, prefix=True)
+        else:
+            needle += " "
+        if len(conds) > _MAX_CONDS:
+            conds = conds[: _MAX_CONDS - 1] + conds[-1:]
+        verify = ("pinyin__contains", needle) if len(conds) > 1 or partial else None
+        result.append(Alternative(conds, verify, tier=MatchTier.PINYIN))
+    return result
+
+
+def _capped_counts(conds: list[Cond]) -> dict[Cond, int]:
+    """How many rows each gram has, counting no further than _COUNT_CAP: one query."""
+    table = connection.ops.quote_name(SearchToken._meta.db_table)
+    parts, params = [], []
+    for index, cond in enumerate(conds):
+        where = "gram >= %s AND gram < %s" if cond.prefix else "gram = %s"
+        parts.append(
+            f"SELECT {index} AS i, COUNT(*) AS n FROM "
+            f"(SELECT 1 FROM {table} WHERE {where} LIMIT {_COUNT_CAP}) AS c{index}"
+        )
+        params.extend([cond.gram, cond.gram + "\U0010ffff"] if cond.prefix else [cond.gram])
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        counts = dict(cursor.fetchall())
+    return {cond: counts.get(index, 0) for index, cond in enumerate(conds)}
+
+
+def _candidates(alternative: Alternative, counts: dict[Cond, int]):
+    """agency_id rows of the agencies that satisfy one alternative."""
+    conds = sorted(alternative.conds, key=lambda cond: (counts.get(cond, 0), cond.prefix))
+    driver, others = conds[0], conds[1:]
+    queryset = driver.filter(SearchToken.objects.all())
+    for cond in others:
+        probe = cond.filter(SearchToken.objects.filter(agency_id=OuterRef("agency_id")))
+        queryset = queryset.filter(Exists(probe))
+    if alternative.verify:
+        lookup, needle = alternative.verify
+        entries = SearchEntry.objects.filter(agency_id=OuterRef("agency_id"), **{lookup: needle})
+        queryset = queryset.filter(Exists(entries))
+    return queryset.values("agency_id")
+
+
+def _text_tier(folded: str):
+    """Best tier of the agency's entries that contain `folded` (NULL when none)."""
+    tier = Case(
+        When(kind=EntryKind.NAME, folded=folded, then=Value(MatchTier.EXACT)),
+        When(kind=EntryKind.NAME, folded__startswith=folded, then=Value(MatchTier.PREFIX)),
+        When(kind=EntryKind.NAME, then=Value(MatchTier.SUBSTRING)),
+        default=Value(MatchTier.OTHER_NAME),
+        output_field=IntegerField(),
+    )
+    entries = (
+        SearchEntry.objects.filter(agency_id=OuterRef("agency_id"), folded__contains=folded)
+        .annotate(tier=tier)
+        .order_by("tier")
+        .values("tier")[:1]
+    )
+    return Subquery(entries, output_field=IntegerField())
+
+
+def matching(folded: str):
+    """SearchToken rows, one per matching agency, annotated with `search_rank`.
+
+    Order with `.order_by("search_rank", "agency_id")`; filter with the
+    queryset's `in_province()` / `with_status()`.
+    """
+    alternatives = plan(folded)
+    if not alternatives:
+        return SearchToken.objects.none()
+    first = alternatives[0]
+    if len(alternatives) == 1 and len(first.conds) == 1 and not first.verify:
+        cond = first.conds[0]
+        if not cond.prefix:
+            # The fast path: the gram's own rows are one per agency and carry
+            # the rank for exactly this match.
+            return SearchToken.objects.gram(cond.gram).annotate(search_rank=F("rank"))
+    multi = [cond for alt in alternatives if len(alt.conds) > 1 for cond in alt.conds]
+    counts = _capped_counts(list(dict.fromkeys(multi))) if multi else {}
+    subqueries = [_candidates(alt, counts) for alt in alternatives]
+    # One IN over a UNION: SQLite plans an OR of several IN lists as a scan.
+    union = subqueries[0].union(*subqueries[1:]) if len(subqueries) > 1 else subqueries[0]
+    hits = SearchToken.objects.agencies().filter(agency_id__in=union)
+    text_tier = _text_tier(folded)
+    if len(alternatives) > 1:
+        # Only agencies found by the text alternative pay for the tier subquery.
+        tier = Case(
+            When(agency_id__in=subqueries[0], then=text_tier),
+            default=Value(MatchTier.PINYIN),
+            output_field=IntegerField(),
+        )
+    else:
+        tier = text_tier
+    return hits.annotate(search_rank=tier * Value(512) + F("rank"))
+
+
+# --- Running a search for a page ----------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    agency: object
+    tier: int
+    matched_name: str = ""
+
+    @property
+    def tier_label(self) -> str:
+        return str(MatchTier(self.tier).label)
+
+
+@dataclass
+class Facet:
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+
+
+@dataclass
+class NameResults:
+    folded: str
+    count: int
+    page: int
+    page_size: int
+    hits: list[Hit] = field(default_factory=list)
+    provinces: list[Facet] = field(default_factory=list)
+    statuses: list[Facet] = field(default_factory=list)
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.page - 1) * self.page_size + 1 if self.count else 0
+
+    @property
+    def end_index(self) -> int:
+        return min(self.page * self.page_size, self.count)
+
+
+MAX_PAGE = 500
+
+
+def search_names(folded: str, filterset, *, page: int = 1, page_size: int = 20) -> NameResults:
+    """Count, facets and one page of `filterset` (a SearchHitFilter over `matching(folded)`).
+
+    A fixed number of queries whatever the data: the grouped count, province
+    names, the page, its agencies, and former names for the page when needed.
+    """
+    from .models import Agency, AgencyName, Province
+
+    results = NameResults(folded, 0, page, page_size)
+    if not folded:
+        return results
+    selected = filterset.province
+    province = selected.code if selected else ""
+    statuses = filterset.statuses
+    # One grouped query gives the total and both facets. Each facet counts
+    # with the *other* filter applied, so after choosing a province the page
+    # still shows how many results every other province has.
+    province_counts: dict[str, int] = {}
+    status_counts: dict[str, int] = {}
+    grouped = (
+        filterset.queryset.order_by()
+        .values_list("province_code", "status")
+        .annotate(n=Count("agency_id"))
+    )
+    for code, status, n in grouped:
+        if not statuses or status in statuses:
+            province_counts[code] = province_counts.get(code, 0) + n
+        if not province or code == province:
+            status_counts[status] = status_counts.get(status, 0) + n
+            if not statuses or status in statuses:
+                results.count += n
+    names = dict(Province.objects.filter(code__in=province_counts).values_list("code", "name"))
+    results.provinces = sorted(
+        (
+            Facet(code, names.get(code, code), n, code == province)
+            for code, n in province_counts.items()
+        ),
+        key=lambda facet: (-facet.count, facet.value),
+    )
+    results.statuses = [
+        Facet(status.value, str(status.label), status_counts[status.value], status in statuses)
+        for status in Status
+        if status.value in status_counts
+    ]
+    if not results.count:
+        return results
+    results.page = page = max(1, min(page, results.num_pages, MAX_PAGE))
+    filtered = filterset.qs
+    offset = (page - 1) * page_size
+    rows = list(
+        filtered.order_by("search_rank", "agency_id").values_list("agency_id", "search_rank")[
+            offset : offset + page_size
+        ]
+    )
+    ids = [agency_id for agency_id, _ in rows]
+    agencies = Agency.objects.for_listing().in_bulk(ids)
+    other_names: dict[int, list[str]] = {}
+    tiers = {agency_id: rank // 512 for agency_id, rank in rows}
+    wanted = [i for i in ids if tiers[i] == MatchTier.OTHER_NAME]
+    if wanted:
+        for agency_id, name in AgencyName.objects.filter(agency_id__in=wanted).values_list(
+            "agency_id", "name"
+        ):
+            if folded in textnorm.fold_name(name):
+                other_names.setdefault(agency_id, []).append(name)
+    results.hits = [
+        Hit(agencies[i], tiers[i], (other_names.get(i) or [""])[0]) for i in ids if i in agencies
+    ]
+    return results
+
+
+# --- Numbers and articles -----------------------------------------------------------------------
+
+
+def phone_links(key: str) -> list:
+    """Every agency that uses the number, with the evidence, in one query."""
+    from .models import AgencyPhone
+
+    return list(
+        AgencyPhone.objects.filter(phone__key=key)
+        .select_related("agency__province", "phone")
+        # Credit-code order: the same on every database, whatever its collation.
+        .order_by("agency__uscc")
+    )
+
+
+ARTICLE_LIMIT = 5
+
+
+def matching_articles(text: str) -> list:
+    """Published articles matching the query, once the articles app provides them."""
+    try:
+        from articles.models import Article
+    except ImportError:
+        # The articles app lands separately; until then the section is hidden.
+        return []
+    published = getattr(Article.objects, "published", None)
+    if published is None or not text:
+        return []
+    return list(published().matching(text)[:ARTICLE_LIMIT])

@@ -1,0 +1,131 @@
+"""The name-search index: derived rows, rebuilt by `agencies.search_index.refresh()`.
+
+Why not pg_trgm or FTS5: both index trigrams, and neither can answer a one-
+or two-character query (长沙, 催收) from its index; SQLite's FTS5 and
+PostgreSQL's pg_trgm would also give two different engines with two sets of
+edge cases. Instead every searchable string is cut into *grams* stored in one
+plain B-tree-indexed table, identical on both databases:
+
+- every two-character window of the folded name, plus its last character
+  (``长沙鑫达`` → 长沙, 沙鑫, 鑫达, 达), so a two-character query is one index
+  seek, a one-character query a prefix range, longer queries an intersection;
+- adjacent pinyin syllables with their initials in front (``:p:cs:chang
+  sha``), so full pinyin is an exact lookup and initials (``cs``) a prefix
+  range. The ``:`` can never occur in a folded name, so the kinds never collide;
+- one empty gram per agency: the row a multi-gram query ranks and counts.
+
+Each gram row carries the agency's province and status and a precomputed
+rank, so the common query — one gram — is counted, faceted and paged from
+the index alone without touching the agency table. Candidates of longer
+queries are verified with LIKE against `SearchEntry`, so the grams only have
+to be a superset.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EntryKind(models.TextChoices):
+    NAME = "name", _("名称")
+    FORMER = "former", _("曾用名")
+    ALIAS = "alias", _("对外使用的名称")
+
+
+class MatchTier(models.IntegerChoices):
+    """How well an agency matches; lower is better. Part of `SearchToken.rank`."""
+
+    EXACT = 0, _("名称完全一致")
+    PREFIX = 1, _("名称开头一致")
+    SUBSTRING = 2, _("名称包含")
+    OTHER_NAME = 3, _("曾用名或别名包含")
+    PINYIN = 4, _("拼音一致")
+
+
+class SearchEntry(models.Model):
+    """One searchable name of an agency (current, former or alias), folded."""
+
+    agency = models.ForeignKey(
+        "agencies.Agency", on_delete=models.CASCADE, related_name="search_entries"
+    )
+    kind = models.CharField(max_length=10, choices=EntryKind.choices)
+    # agencies.textnorm.fold_name(): what LIKE '%query%' verification runs on.
+    folded = models.CharField(max_length=200)
+    # " hu nan chang sha " — spaces at both ends so a syllable-aligned match is
+    # LIKE '% chang sha %'.
+    pinyin = models.CharField(max_length=1200)
+    initials = models.CharField(max_length=200)
+
+    class Meta:
+        verbose_name = _("搜索条目")
+        verbose_name_plural = _("搜索条目")
+
+    def __str__(self):
+        return self.folded
+
+
+class SearchTokenQuerySet(models.QuerySet):
+    def gram(self, gram: str):
+        return self.filter(gram=gram)
+
+    def gram_prefix(self, prefix: str):
+        # A range rather than LIKE 'x%' so that both databases use the B-tree:
+        # SQLite compares UTF-8 bytes, and the PostgreSQL column is COLLATE "C"
+        # (migration 0003), so every string starting with `prefix` sorts below
+        # prefix + U+10FFFF.
+        return self.filter(gram__gte=prefix, gram__lt=prefix + "\U0010ffff")
+
+    def agencies(self):
+        """The per-agency rows (empty gram) — what a result list is made of."""
+        return self.filter(gram="")
+
+    def in_province(self, code: str):
+        return self.filter(province_code=code)
+
+    def with_status(self, statuses):
+        return self.filter(status__in=list(statuses))
+
+
+class SearchToken(models.Model):
+    pk = models.CompositePrimaryKey("agency", "gram")
+    # Derived rows, rewritten by refresh(): a database foreign-key check on
+    # ~25 rows per agency would dominate import time, and the ORM still
+    # cascades deletes. db_index off: the primary key starts with agency_id.
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.CASCADE,
+        related_name="search_tokens",
+        db_constraint=False,
+        db_index=False,
+    )
+    gram = models.CharField(max_length=64)
+    province_code = models.CharField(max_length=2)
+    status = models.CharField(max_length=4)
+    # MatchTier * 512 + (dead ? 256 : 0) + min(len(name), 255): ordering by
+    # rank gives exact, prefix, substring, other names, pinyin; live before
+    # dead; shorter (closer) names first.
+    rank = models.PositiveIntegerField()
+
+    objects = SearchTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("搜索词元")
+        verbose_name_plural = _("搜索词元")
+        indexes = [
+            # Serves every gram lookup: seek to a gram (or a gram prefix),
+            # read rows in rank order for the first page, and count/facet by
+            # province and status without visiting the table.
+            models.Index(
+                fields=["gram", "rank", "agency", "province_code", "status"],
+                name="searchtoken_gram_rank",
+            ),
+        ]
+
+    def __str__(self):
+        return self.gram
+
+
+def rank_value(tier: int, is_live: bool, name: str) -> int:
+    return tier * 512 + (0 if is_live else 256) + min(len(name), 255)
+
+
+RANK_TIER_UNIT = 512
