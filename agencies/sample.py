@@ -109,6 +109,7 @@ def generate(seed: int = SEED) -> list[dict]:
     records: list[dict] = []
     serial = 0
     shared_numbers: list[str] = []
+    used_names: set[str] = set()
     for province_code, count in plan:
         for i in range(count):
             serial += 1
@@ -122,6 +123,10 @@ def generate(seed: int = SEED) -> list[dict]:
             if serial % 4 == 0:
                 brand = rng.choice(BRANDS)
                 name = f"示例{brand}{word}（{short}）{suffix}"
+            if name in used_names:
+                # Real names are unique within a registration area; keep ours unique too.
+                name = name.removesuffix(suffix) + f"第{serial}号" + suffix
+            used_names.add(name)
             code = uscc.with_check_digit(f"91{province_code}0100MA000{serial:04d}")
             established = date(2008, 1, 1) + timedelta(days=rng.randrange(16 * 365))
             status = rng.choice(STATUSES)

@@ -19,8 +19,11 @@ def sample_loaded():
     call_command("load_sample", verbosity=0)
 
 
-def test_generation_is_deterministic():
-    assert generate() == generate()
+def test_generation_is_deterministic_with_unique_names():
+    records = generate()
+    assert records == generate()
+    names = [record["name"] for record in records]
+    assert len(set(names)) == len(names)
 
 
 def test_sample_covers_every_province_and_is_densest_in_hunan(sample_loaded):
