@@ -81,7 +81,7 @@ PER_OTHER_PROVINCE = 7
 BUSINESS_WORDS = ["资产管理", "信息咨询", "商务咨询", "企业管理咨询", "数据服务", "信用管理"]
 BRANDS = ["恒信", "汇通", "安达", "正和", "诚远", "卓信"]
 SUFFIXES = ["有限公司", "有限责任公司", "股份有限公司"]
-ALIASES = ["示例法务部", "示例贷后服务中心", "示例调解中心", "示例客服中心"]
+ALIASES = ["示例法务部", "示例贷后服务中心", "示例调解中心", "示例催收服务中心"]
 LENDERS = [
     "示例银行股份有限公司信用卡中心",
     "示例消费金融有限公司",
@@ -123,6 +123,9 @@ def generate(seed: int = SEED) -> list[dict]:
             if serial % 4 == 0:
                 brand = rng.choice(BRANDS)
                 name = f"示例{brand}{word}（{short}）{suffix}"
+            if province_code == "43" and i % 10 == 5:
+                # Province-wide names, as people search for them ("湖南资产…").
+                name = f"湖南{word}示例{rng.choice(BRANDS)}{suffix}"
             if name in used_names:
                 # Real names are unique within a registration area; keep ours unique too.
                 name = name.removesuffix(suffix) + f"第{serial}号" + suffix
