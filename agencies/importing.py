@@ -12,6 +12,7 @@ plain Chinese, because the people fixing the files are not programmers.
 
 import codecs
 import csv
+import errno
 import gc
 import json
 import marshal
@@ -265,6 +266,20 @@ def detect_encoding(path) -> str:
     )
 
 
+_OS_ERRORS = {
+    errno.ENOENT: "文件或目录不存在",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EISDIR: "这是一个目录",
+    errno.ENOSPC: "磁盘空间不足",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """The operating system's complaint in Chinese where it is a common one."""
+    return _OS_ERRORS.get(exc.errno) or exc.strerror or str(exc)
+
+
 def check_file(path) -> tuple[str, str] | Problem:
     """(format, encoding) for a readable file, or the one Problem that stops it."""
     name = str(path)
@@ -281,7 +296,7 @@ def check_file(path) -> tuple[str, str] | Problem:
     except _Invalid as exc:
         return Problem(name, 0, "", exc.message)
     except OSError as exc:
-        return Problem(name, 0, "", f"无法读取文件：{exc.strerror or exc}。")
+        return Problem(name, 0, "", f"无法读取文件：{os_error_text(exc)}。")
 
 
 def _read_jsonl(path, encoding: str) -> Iterator[RawRecord | Problem]:
@@ -1015,10 +1030,15 @@ def _single_threaded() -> bool:
 
 
 def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and _single_threaded()
+    # Linux only: macOS system libraries are not fork-safe, Windows has no fork.
+    return sys.platform.startswith("linux") and _single_threaded()
 
 
 def _child_main(items_factory, batch_size: int, sender) -> None:
+    # Stopping is the parent's business: it ends this process when it stops, so
+    # Ctrl-C (sent to the whole process group) must not race it here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # The inherited database connections are the parent's: never use them, and keep
     # them referenced, because closing one would end the parent's session too. Should
     # the records' source query the database, it gets a connection of its own.
@@ -1035,8 +1055,8 @@ def _child_main(items_factory, batch_size: int, sender) -> None:
         if batch:
             sender.send_bytes(marshal.dumps(batch))
         sender.send_bytes(b"")
-    except (KeyboardInterrupt, Interrupted, BrokenPipeError):
-        pass  # the parent is stopping as well
+    except BrokenPipeError:
+        pass  # the parent stopped reading: it is stopping
     except BaseException:
         with suppress(OSError):
             sender.send_bytes(marshal.dumps(traceback.format_exc()))
@@ -1063,8 +1083,6 @@ def _receive(receiver) -> Iterator[CleanRecord | Problem]:
 def _checked_in_child(items_factory, batch_size: int):
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    # The child never touches the database: it inherits this process's
-    # connection object but only reads files and checks records.
     child = context.Process(
         target=_child_main, args=(items_factory, batch_size, sender), daemon=True
     )

@@ -121,6 +121,10 @@ def normalize(raw: str) -> Phone | None:
                 region = pn_geocoder.country_name_for_number(parsed, "zh") or ""
             return Phone(key, PhoneKind.FOREIGN, _display(key, PhoneKind.FOREIGN), region, carrier)
 
+    if digits != text.lstrip("+") and len(digits) == 10 and digits.startswith("10"):
+        # "+86 10 6000 0000" is a Beijing landline that lost its trunk 0, not a
+        # 106 SMS gateway: gateways are not written with a country code.
+        digits = "0" + digits
     if _MOBILE.match(digits):
         return _mainland(digits, PhoneKind.MOBILE)
     if _TOLL_FREE.match(digits):

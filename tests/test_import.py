@@ -199,6 +199,8 @@ def test_a_second_file_adds_facts_without_duplicates():
     assert a.address == "长沙市测试路1号"
     assert a.actions.get(kind="abnormal").summary == "无法联系"
     assert Agency.objects.get(uscc=C).city == "广州市"
+    d = Agency.objects.get(uscc=D)
+    assert (d.status, d.province_id) == ("其他", "43")  # no status given: 其他
     # The new agency shares the landline: still one Phone row.
     assert Phone.objects.get(key="073100008888").agency_links.count() == 3
     # Only changed agencies look recently updated.

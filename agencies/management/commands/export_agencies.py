@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agencies import exporting
+from agencies import exporting, importing
 
 
 class Command(BaseCommand):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
                 dir=target.resolve().parent, prefix=f".{target.name}.", suffix=".part"
             )
         except OSError as exc:
-            raise CommandError(f"无法写入 {output}：{exc.strerror or exc}。") from None
+            raise CommandError(f"无法写入 {output}：{importing.os_error_text(exc)}。") from None
         try:
             # mkstemp makes the file private; give it the usual permissions.
             umask = os.umask(0)
