@@ -234,3 +234,29 @@ def test_agency_page_query_count_does_not_grow_with_its_facts(client, hunan_agen
         add_client(hunan_agency, f"示例委托方{i}")
     assert count_queries(client, f"/agencies/{hunan_agency.uscc}/") == small
     assert small <= 8
+
+
+def test_pages_have_no_inline_script_or_style(client, hunan_agency):
+    """The strict CSP blocks inline code, so none may appear (JSON-LD data blocks aside)."""
+    import re
+
+    from django.core.management import call_command
+
+    call_command("sync_articles", verbosity=0)
+    urls = [
+        "/",
+        "/provinces/",
+        "/provinces/hunan/",
+        f"/agencies/{hunan_agency.uscc}/",
+        "/about/data/",
+        "/search/?q=长沙",
+        "/phone/073100001234/",
+        "/articles/",
+        "/articles/collector-conduct-rules/",
+    ]
+    for url in urls:
+        html = client.get(url, follow=True).content.decode()
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in tag or 'type="application/ld+json"' in tag, (url, tag)
+        assert not re.search(r"\sstyle=", html), url
+        assert not re.search(r"\son[a-z]+=", html), url
