@@ -18,7 +18,31 @@ SORT_CHOICES = [
 ]
 
 
-class ProvinceAgencyFilter(django_filters.FilterSet):
+class TolerantFilterSet(django_filters.FilterSet):
+    """Applies the valid fields and drops the invalid ones, one by one.
+
+    ?status=bogus&city=长沙市 still filters by city: pages show a corrected
+    list instead of failing. (The API reads `form.errors` to answer 400.)
+    """
+
+    def valid_data(self) -> dict:
+        form = self.form
+        if not form.is_valid():
+            for name in list(form.errors):
+                form.cleaned_data.pop(name, None)
+        return form.cleaned_data
+
+    @property
+    def qs(self):
+        if not hasattr(self, "_qs"):
+            queryset = self.queryset
+            for name, value in self.valid_data().items():
+                queryset = self.filters[name].filter(queryset, value)
+            self._qs = queryset
+        return self._qs
+
+
+class ProvinceAgencyFilter(TolerantFilterSet):
     city = django_filters.CharFilter(method="filter_city", label=_("城市"))
     status = django_filters.MultipleChoiceFilter(
         choices=Status.choices,
@@ -42,18 +66,3 @@ class ProvinceAgencyFilter(django_filters.FilterSet):
 
     def filter_sort(self, queryset, name, value):
         return queryset.sorted_by(value)
-
-    @property
-    def qs(self):
-        # Invalid fields are dropped one by one rather than failing the whole form,
-        # so ?status=bogus&city=长沙市 still filters by city.
-        if not hasattr(self, "_qs"):
-            form = self.form
-            if not form.is_valid():
-                for field in list(form.errors):
-                    form.cleaned_data.pop(field, None)
-            queryset = self.queryset.sorted_by("name")
-            for name, value in form.cleaned_data.items():
-                queryset = self.filters[name].filter(queryset, value)
-            self._qs = queryset
-        return self._qs

@@ -11,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .enums import Status
+from .filters import TolerantFilterSet
 from .models import Agency, Province
 from .search_models import SearchToken
 
@@ -59,14 +60,8 @@ class StatusFilter(django_filters.MultipleChoiceFilter):
     field_class = StatusListField
 
 
-class _TolerantMixin:
-    def valid_data(self) -> dict:
-        """Cleaned values, with the invalid fields left out (pages correct, never fail)."""
-        form = self.form
-        if not form.is_valid():
-            for name in list(form.errors):
-                form.cleaned_data.pop(name, None)
-        return form.cleaned_data
+class _SelectedValues:
+    """The chosen province and statuses, for highlighting facets."""
 
     @property
     def province(self):
@@ -77,7 +72,7 @@ class _TolerantMixin:
         return self.valid_data().get("status") or []
 
 
-class SearchHitFilter(_TolerantMixin, django_filters.FilterSet):
+class SearchHitFilter(_SelectedValues, TolerantFilterSet):
     """Narrows name-search hits (`agencies.search.matching()` rows)."""
 
     province = ProvinceFilter(method="filter_province", label=_("省份"))
@@ -93,17 +88,8 @@ class SearchHitFilter(_TolerantMixin, django_filters.FilterSet):
     def filter_status(self, queryset, name, value):
         return queryset.with_status(value) if value else queryset
 
-    @property
-    def qs(self):
-        if not hasattr(self, "_qs"):
-            queryset = self.queryset
-            for name, value in self.valid_data().items():
-                queryset = self.filters[name].filter(queryset, value)
-            self._qs = queryset
-        return self._qs
 
-
-class AgencyListFilter(_TolerantMixin, django_filters.FilterSet):
+class AgencyListFilter(_SelectedValues, TolerantFilterSet):
     """/api/v1/agencies without a query: the registry filtered, in credit-code order."""
 
     province = ProvinceFilter(method="filter_province", label=_("省份"))

@@ -45,7 +45,7 @@ class ProvinceDetailView(ListView):
 
     def get_queryset(self):
         self.province = self.get_province()
-        base = Agency.objects.for_listing().in_province(self.province)
+        base = Agency.objects.for_listing().in_province(self.province).sorted_by("name")
         self.filterset = ProvinceAgencyFilter(self.request.GET, queryset=base)
         return self.filterset.qs
 
