@@ -120,7 +120,7 @@ def test_province_page_paginates(client):
         make_agency(f"示例咨询{i:02d}有限公司")
     page1 = client.get("/provinces/hunan/").content.decode()
     page2 = client.get("/provinces/hunan/?page=2").content.decode()
-    assert "第 1 / 2 页" in page1 and "示例咨询00有限公司" in page1
+    assert "第 1 页，共 2 页" in page1 and "示例咨询00有限公司" in page1
     assert "示例咨询29有限公司" in page2 and "示例咨询00有限公司" not in page2
 
 
