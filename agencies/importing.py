@@ -43,7 +43,7 @@ from django.utils import timezone
 from . import phones as phones_lib
 from . import search_index
 from . import uscc as uscc_lib
-from .enums import ActionKind, NameKind, PhoneKind, Status
+from .enums import ActionKind, NameKind, Status
 from .models import Agency, AgencyName, AgencyPhone, Client, Phone, Province, RegulatoryAction
 
 BATCH_SIZE = 2000
@@ -602,30 +602,11 @@ def capital_in_wan(text: str) -> Decimal | None:
     return amount if amount < _WAN_LIMIT else None
 
 
-_MOBILE_KEY = re.compile(r"1[3-9]\d{9}")
-_LANDLINE_KEY = re.compile(r"0[1-9]\d{8,10}")
-
-
 @lru_cache(maxsize=65536)
-def _normalized_phone(raw: str) -> tuple[str, str] | None:
-    parsed = phones_lib.normalize(raw)
-    return (parsed.key, str(parsed.kind)) if parsed else None
-
-
 def phone_key(raw: str) -> tuple[str, str] | None:
-    """(key, kind) exactly as agencies.phones.normalize gives them.
-
-    normalize() also looks up region and carrier, about 70 µs a number, which the
-    importer does not store. In normalize() a plain 11-digit mobile or a landline
-    with its trunk 0 is its own key, so those two shapes are answered here
-    directly; tests/test_import.py checks the two agree.
-    """
-    for text in (raw, phones_lib.clean(raw)):
-        if _MOBILE_KEY.fullmatch(text):
-            return text, PhoneKind.MOBILE.value
-        if _LANDLINE_KEY.fullmatch(text):
-            return text, PhoneKind.LANDLINE.value
-    return _normalized_phone(raw)
+    """(key, kind) exactly as agencies.phones.normalize gives them, without the
+    region and carrier look-ups the importer does not store."""
+    return phones_lib.classify(raw)
 
 
 class PhoneEntry(NamedTuple):

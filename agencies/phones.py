@@ -98,39 +98,39 @@ def _describe(number: phonenumbers.PhoneNumber) -> tuple[str, str]:
     return region, carrier
 
 
-def normalize(raw: str) -> Phone | None:
-    """Return the canonical Phone for any written form, or None if it is not a number."""
+def classify(raw: str) -> tuple[str, str] | None:
+    """(key, kind) for any written form, or None if it is not a number.
+
+    No region or carrier look-up: that costs most of normalize()'s time and the
+    importer, which calls this for every number, does not store them.
+    """
     text = clean(raw)
     if not re.fullmatch(r"\+?\d{3,20}", text):
         return None
     digits = _mainland_digits(text)
     if digits is None:
-        international = "+" + text.lstrip("+").removeprefix("00")
-        try:
-            parsed = phonenumbers.parse(international)
-        except phonenumbers.NumberParseException:
+        parsed = _parse_international(text)
+        if parsed is None:
             return None
-        if parsed.country_code == 86:
-            digits = str(parsed.national_number)
-        else:
+        if parsed.country_code != 86:
             if not phonenumbers.is_possible_number(parsed):
                 return None
-            key = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-            region, carrier = _describe(parsed)
-            if not region:
-                region = pn_geocoder.country_name_for_number(parsed, "zh") or ""
-            return Phone(key, PhoneKind.FOREIGN, _display(key, PhoneKind.FOREIGN), region, carrier)
+            return (
+                phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+                PhoneKind.FOREIGN.value,
+            )
+        digits = str(parsed.national_number)
 
     if digits != text.lstrip("+") and len(digits) == 10 and digits.startswith("10"):
         # "+86 10 6000 0000" is a Beijing landline that lost its trunk 0, not a
         # 106 SMS gateway: gateways are not written with a country code.
         digits = "0" + digits
     if _MOBILE.match(digits):
-        return _mainland(digits, PhoneKind.MOBILE)
+        return digits, PhoneKind.MOBILE.value
     if _TOLL_FREE.match(digits):
-        return _mainland(digits, PhoneKind.TOLL_FREE)
+        return digits, PhoneKind.TOLL_FREE.value
     if _SERVICE.match(digits):
-        return Phone(digits, PhoneKind.SERVICE, digits)
+        return digits, PhoneKind.SERVICE.value
     if not digits.startswith("0") and (
         (len(digits) in (10, 11, 12) and digits[0] in "23456789")
         or (len(digits) == 10 and digits.startswith("10"))
@@ -139,8 +139,32 @@ def normalize(raw: str) -> Phone | None:
         # or +86 10 2000 0000 (Beijing's area code 010 is the one starting with 1).
         digits = "0" + digits
     if _LANDLINE.match(digits):
-        return _mainland(digits, PhoneKind.LANDLINE)
+        return digits, PhoneKind.LANDLINE.value
     return None
+
+
+def _parse_international(text: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse("+" + text.lstrip("+").removeprefix("00"))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def normalize(raw: str) -> Phone | None:
+    """The canonical Phone, with region and carrier, for any written form; None if not a number."""
+    classified = classify(raw)
+    if classified is None:
+        return None
+    key, kind = classified
+    if kind == PhoneKind.FOREIGN:
+        parsed = phonenumbers.parse(key)
+        region, carrier = _describe(parsed)
+        if not region:
+            region = pn_geocoder.country_name_for_number(parsed, "zh") or ""
+        return Phone(key, PhoneKind.FOREIGN, _display(key, PhoneKind.FOREIGN), region, carrier)
+    if kind == PhoneKind.SERVICE:
+        return Phone(key, PhoneKind.SERVICE, key)
+    return _mainland(key, PhoneKind(kind))
 
 
 def _mainland(key: str, kind: str) -> Phone:
