@@ -1,7 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import pre_delete
 from django.utils.translation import gettext_lazy as _
+
+
+def _unindex(sender, instance, **kwargs):
+    from . import search_index
+
+    search_index.remove([instance.pk])
 
 
 class AgenciesConfig(AppConfig):
     name = "agencies"
     verbose_name = _("催收机构名录")
+
+    def ready(self):
+        # Every way an agency can be deleted (admin, load_sample --remove, a
+        # cascade) must also take it off the search index's gram counts, which
+        # no foreign key reaches.
+        pre_delete.connect(_unindex, sender="agencies.Agency", dispatch_uid="agencies.unindex")

@@ -640,6 +640,9 @@ class CleanRecord:
     actions: list[ActionEntry]
     problems: list[Problem]
     derived_province: str = ""  # from the USCC; used only when the agency is new
+    # (name, status, search_index.build(...)) for a clean record: the search
+    # index rows of the agency it creates, computed in the checking process.
+    search: tuple | None = None
 
 
 _ALLOWED = frozenset(FIELDS)
@@ -760,8 +763,25 @@ def check_record(raw: RawRecord) -> CleanRecord:
             seen_actions.add(entry.identity)
             actions.append(entry)
 
+    search = None
+    if not problems:
+        # Only used if the record creates its agency, when the row's name and
+        # status are exactly these; otherwise the writer reindexes from the
+        # database. Folding and pinyin are a large part of an import's work.
+        status = values.get("status", Status.OTHER.value)
+        search = (values["name"], status, search_index.build(values["name"], status, names))
     return CleanRecord(
-        origin, line, code, values, province_text, names, phones, clients, actions, problems
+        origin,
+        line,
+        code,
+        values,
+        province_text,
+        names,
+        phones,
+        clients,
+        actions,
+        problems,
+        search=search,
     )
 
 
@@ -976,13 +996,16 @@ def _pack(item: CleanRecord | Problem) -> tuple:
         [tuple(entry) for entry in item.clients],
         [tuple(entry) for entry in item.actions],
         [tuple(problem) for problem in item.problems],
+        item.search,
     )
 
 
 def _unpack(packed: tuple) -> CleanRecord | Problem:
     if packed[0] == 1:
         return Problem(*packed[1:])
-    _, origin, line, code, values, province, names, phones, clients, actions, problems = packed
+    (_, origin, line, code, values, province, names, phones, clients, actions, problems, search) = (
+        packed
+    )
     return CleanRecord(
         origin,
         line,
@@ -994,6 +1017,7 @@ def _unpack(packed: tuple) -> CleanRecord | Problem:
         [ClientEntry._make(entry) for entry in clients],
         [ActionEntry._make(entry) for entry in actions],
         [Problem._make(problem) for problem in problems],
+        search=search,
     )
 
 
@@ -1225,7 +1249,18 @@ def _insert_with_ids(inserter: _Inserter, rows: list[dict], key: str) -> dict:
 class _AgencyState:
     """One agency the batch touches: its row (stored or to insert) and its children."""
 
-    __slots__ = ("actions", "clients", "dirty", "fields", "names", "new", "phones", "pk", "row")
+    __slots__ = (
+        "actions",
+        "clients",
+        "dirty",
+        "fields",
+        "names",
+        "new",
+        "phones",
+        "pk",
+        "row",
+        "search",
+    )
 
     def __init__(self, row: dict, new: bool):
         self.row = row
@@ -1237,6 +1272,7 @@ class _AgencyState:
         self.names: set[tuple[str, str]] = set()
         self.clients: dict[str, dict] = {}
         self.actions: dict[tuple, dict] = {}
+        self.search: tuple | None = None
 
 
 def _update_given(row: dict, given: dict, changed: dict) -> bool:
@@ -1316,7 +1352,12 @@ def _stored(records: list[CleanRecord]):
     return agencies, children, names
 
 
-def _write_batch(records: list[CleanRecord], summary: ImportSummary, sql: _Inserters) -> None:
+def _write_batch(
+    records: list[CleanRecord],
+    summary: ImportSummary,
+    sql: _Inserters,
+    index: search_index.IndexWriter,
+) -> None:
     """Apply one batch with a fixed number of queries, whatever its size."""
     now = timezone.now()
     stored, children, stored_names = _stored(records)
@@ -1333,7 +1374,11 @@ def _write_batch(records: list[CleanRecord], summary: ImportSummary, sql: _Inser
     for record in records:
         state = states.get(record.uscc)
         created = False
-        if state is None:
+        if state is not None:
+            # A second record for the same agency in this batch: reindex from
+            # the database rather than from either record alone.
+            state.search = None
+        else:
             row = stored.get(record.uscc)
             if row is None:
                 row = sql.agency.row(
@@ -1345,6 +1390,7 @@ def _write_batch(records: list[CleanRecord], summary: ImportSummary, sql: _Inser
                 row.update(record.values)
                 new_agencies.append(row)
                 state = states[record.uscc] = _AgencyState(row, new=True)
+                state.search = record.search
                 created = True
             else:
                 state = states[record.uscc] = _AgencyState(row, new=False)
@@ -1453,9 +1499,15 @@ def _write_batch(records: list[CleanRecord], summary: ImportSummary, sql: _Inser
     _bulk_update(Client, changed_clients)
     _bulk_update(RegulatoryAction, changed_actions)
 
-    touched = [state.pk for state in states.values() if state.new or state.dirty]
-    if touched:
-        search_index.refresh(touched)
+    built, touched = [], []
+    for state in states.values():
+        search = state.search
+        if search is not None and search[:2] == (state.row["name"], state.row["status"]):
+            built.append((state.pk, state.row["province_id"], search[1], search[2]))
+        elif state.new or state.dirty:
+            touched.append(state.pk)
+    index.add(built)
+    index.refresh(touched)
 
 
 def _run(
@@ -1472,6 +1524,8 @@ def _run(
     unreported = 0
     with transaction.atomic():
         inserters = _Inserters()
+        index = search_index.IndexWriter()
+        bulk = _BulkSwitch(index)
         for item in checked:
             if isinstance(item, Problem):
                 summary.problems.append(item)
@@ -1492,20 +1546,44 @@ def _run(
                 batch.append(item)
             if unreported >= batch_size:
                 if batch:
-                    _write_batch(batch, summary, inserters)
+                    _write_batch(batch, summary, inserters, index)
+                    bulk.check(summary.created)
                     batch = []
                 if progress:
                     progress(unreported)
                 unreported = 0
         if batch and not summary.failed:
-            _write_batch(batch, summary, inserters)
+            _write_batch(batch, summary, inserters, index)
         if progress and unreported:
             progress(unreported)
         if summary.failed or dry_run:
             transaction.set_rollback(True)
+        else:
+            index.finish()
     if summary.failed:
         summary.created = summary.updated = summary.unchanged = 0
     return summary
+
+
+# A load that creates at least this many agencies, and at least as many as the
+# directory had when it started, builds the gram index once at the end instead
+# of inserting into it (search_index.IndexWriter.go_bulk()).
+BULK_MIN_CREATED = 50_000
+
+
+class _BulkSwitch:
+    def __init__(self, index: search_index.IndexWriter):
+        self.index = index
+        self.existing: int | None = None
+
+    def check(self, created: int) -> None:
+        if self.index.bulk or created < BULK_MIN_CREATED:
+            return
+        if self.existing is None:
+            # Counted once, and late: rows this import created are not "existing".
+            self.existing = Agency.objects.count() - created
+        if created >= self.existing:
+            self.index.go_bulk()
 
 
 @contextmanager

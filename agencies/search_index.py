@@ -1,7 +1,10 @@
 """Keeps the name-search index (agencies.search_models) in step with the registry.
 
-Writers (the import pipeline, the admin, sample data) call `refresh(agency_ids)`
-after changing agencies, names or aliases, inside the same transaction.
+Writers (the admin, sample data) call `refresh(agency_ids)` after changing
+agencies, names or aliases, inside the same transaction. The import keeps one
+`IndexWriter` for its whole transaction: it adds the rows of new agencies
+from `build()` output computed while checking, refreshes changed ones, and
+on a large load drops the gram index and builds it once at the end.
 `rebuild()` recomputes everything, e.g. after a change to agencies.textnorm.
 
 Rows are written with plain INSERT (executemany) or COPY rather than
@@ -9,10 +12,12 @@ bulk_create: about 25 gram rows per agency make this the largest write of an
 import, and the ORM's per-value compilation would cost more than the database.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from itertools import islice, pairwise
+from itertools import islice, pairwise, repeat
 
 from django.db import connection
+from django.db.models import Count
 
 from . import textnorm
 from .enums import NameKind, Status
@@ -20,6 +25,7 @@ from .search_models import (
     EntryKind,
     MatchTier,
     SearchEntry,
+    SearchGramCount,
     SearchToken,
     rank_value,
 )
@@ -29,6 +35,7 @@ PINYIN_PREFIX = ":p:"
 AGENCY_GRAM = ""
 
 _BATCH = 5000
+GRAM_INDEX = "searchtoken_gram_rank"
 _KIND_OF_NAME = {NameKind.FORMER: EntryKind.FORMER, NameKind.ALIAS: EntryKind.ALIAS}
 _LIVE = frozenset(Status.live_values())
 
@@ -66,9 +73,12 @@ def _gram_limit(gram: str) -> str:
 
 
 def build(
-    agency_id: int, name: str, status: str, names: Iterable[tuple[str, str]]
+    name: str, status: str, names: Iterable[tuple[str, str]]
 ) -> tuple[list[tuple], dict[str, int]]:
-    """(entry rows, {gram: rank}) for one agency. Pure: tested without a database."""
+    """(entries, {gram: rank}) for one agency; an entry is (kind, folded, pinyin, initials).
+
+    Pure, so the import computes it while checking records, in its second process.
+    """
     entries: list[tuple] = []
     tokens: dict[str, int] = {}
     is_live = status in _LIVE
@@ -84,9 +94,7 @@ def build(
         seen.add((kind, folded))
         sylls = textnorm.syllables(folded)
         letters = textnorm.initials(folded, sylls)
-        entries.append(
-            (agency_id, str(kind), folded[:200], f" {' '.join(sylls)} "[:1200], letters[:200])
-        )
+        entries.append((str(kind), folded[:200], f" {' '.join(sylls)} "[:1200], letters[:200]))
         is_name = kind == EntryKind.NAME
         for i, gram in enumerate(text_grams(folded)):
             if not is_name:
@@ -110,24 +118,39 @@ def build(
 
 def refresh(agency_ids: Iterable[int]) -> None:
     """Rebuild the search entries and grams of these agencies (and drop deleted ones)."""
-    ids = sorted(set(agency_ids))
-    for start in range(0, len(ids), _BATCH):
-        _refresh_batch(ids[start : start + _BATCH])
+    writer = IndexWriter()
+    writer.refresh(agency_ids)
+    writer.finish()
+
+
+def remove(agency_ids: Iterable[int]) -> None:
+    """Drop these agencies from the index; called before they are deleted."""
+    writer = IndexWriter()
+    writer.forget(sorted(set(agency_ids)))
+    writer.finish()
 
 
 def rebuild(progress=None) -> int:
-    """Recompute the whole index; returns the number of agencies indexed."""
+    """Recompute the whole index; returns the number of agencies indexed.
+
+    Run inside a transaction: the gram index is dropped while the rows are
+    written and created again at the end (see IndexWriter.go_bulk()).
+    """
     from .models import Agency
 
     SearchToken.objects.all().delete()
     SearchEntry.objects.all().delete()
+    SearchGramCount.objects.all().delete()
+    writer = IndexWriter()
+    writer.go_bulk()
     done = 0
     ids = Agency.objects.order_by("id").values_list("id", flat=True).iterator(chunk_size=_BATCH)
     for chunk in _chunks(ids, _BATCH):
-        _refresh_batch(chunk, fresh=True)
+        writer.refresh(chunk, fresh=True)
         done += len(chunk)
         if progress:
             progress(len(chunk))
+    writer.finish()
     return done
 
 
@@ -137,34 +160,153 @@ def _chunks(iterable, size) -> Iterator[list]:
         yield chunk
 
 
-def _refresh_batch(ids: list[int], fresh: bool = False) -> None:
-    from .models import Agency, AgencyName
+class IndexWriter:
+    """Writes the index for one transaction: an import's batches, or one refresh().
 
-    if not fresh:
+    Gram counts (`SearchGramCount`) are added up here and written once by
+    `finish()`: an import touches the same (gram, province, status) keys in
+    every batch, so one upsert per key at the end is far cheaper than one per
+    batch. Call `finish()` before the transaction commits.
+    """
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self.bulk = False
+
+    def add(self, built: Iterable[tuple]) -> None:
+        """Index new agencies (no index rows yet) from `build()` output.
+
+        `built` holds (agency_id, province, status, (entries, tokens)).
+        """
+        entries: list[tuple] = []
+        tokens: list[tuple] = []
+        counts = self.counts
+        for agency_id, province, status, (agency_entries, agency_tokens) in built:
+            entries.extend((agency_id, *entry) for entry in agency_entries)
+            tokens.extend(
+                (agency_id, gram, province, status, rank) for gram, rank in agency_tokens.items()
+            )
+            counts.update(zip(agency_tokens, repeat(province), repeat(status)))
+        # Sorted by gram, inserts walk the gram index in order instead of jumping
+        # around it: noticeably faster once the index outgrows the page cache.
+        if not self.bulk:
+            tokens.sort(key=lambda row: row[1])
+        _insert(SearchEntry, ("agency_id", "kind", "folded", "pinyin", "initials"), entries)
+        _insert(SearchToken, ("agency_id", "gram", "province_code", "status", "rank"), tokens)
+
+    def refresh(self, agency_ids: Iterable[int], fresh: bool = False) -> None:
+        """Recompute these agencies' rows from the database; `fresh`: they have none yet."""
+        ids = sorted(set(agency_ids))
+        for start in range(0, len(ids), _BATCH):
+            self._refresh_batch(ids[start : start + _BATCH], fresh)
+
+    def _refresh_batch(self, ids: list[int], fresh: bool) -> None:
+        from .models import Agency, AgencyName
+
+        if not fresh:
+            self.forget(ids)
+        rows = Agency.objects.filter(id__in=ids).values_list("id", "name", "status", "province_id")
+        other_names: dict[int, list[tuple[str, str]]] = {}
+        for agency_id, kind, name in AgencyName.objects.filter(agency_id__in=ids).values_list(
+            "agency_id", "kind", "name"
+        ):
+            other_names.setdefault(agency_id, []).append((kind, name))
+        self.add(
+            (agency_id, province, status, build(name, status, other_names.get(agency_id, ())))
+            for agency_id, name, status, province in rows
+        )
+
+    def forget(self, ids: list[int]) -> None:
+        """Delete these agencies' rows and take them off the gram counts."""
+        old = (
+            SearchToken.objects.filter(agency_id__in=ids)
+            .values_list("gram", "province_code", "status")
+            .annotate(n=Count("*"))
+            .order_by()
+        )
+        for gram, province, status, n in old:
+            self.counts[gram, province, status] -= n
         SearchToken.objects.filter(agency_id__in=ids).delete()
         SearchEntry.objects.filter(agency_id__in=ids).delete()
-    rows = Agency.objects.filter(id__in=ids).values_list("id", "name", "status", "province_id")
-    other_names: dict[int, list[tuple[str, str]]] = {}
-    for agency_id, kind, name in AgencyName.objects.filter(agency_id__in=ids).values_list(
-        "agency_id", "kind", "name"
-    ):
-        other_names.setdefault(agency_id, []).append((kind, name))
 
-    entries: list[tuple] = []
-    tokens: list[tuple] = []
-    for agency_id, name, status, province in rows:
-        agency_entries, agency_tokens = build(
-            agency_id, name, status, other_names.get(agency_id, ())
-        )
-        entries.extend(agency_entries)
-        tokens.extend(
-            (agency_id, gram, province, status, rank) for gram, rank in agency_tokens.items()
-        )
-    # Sorted by gram, inserts walk the gram index in order instead of jumping
-    # around it: noticeably faster once the index outgrows the page cache.
-    tokens.sort(key=lambda row: row[1])
-    _insert(SearchEntry, ("agency_id", "kind", "folded", "pinyin", "initials"), entries)
-    _insert(SearchToken, ("agency_id", "gram", "province_code", "status", "rank"), tokens)
+    def go_bulk(self) -> None:
+        """Drop the gram index until `finish()`: for loads that add much of the table.
+
+        Inserting ~20 grams per agency at random places in a B-tree that has
+        outgrown the cache is what slows a big load down; building the index
+        once at the end is one sort. Readers are not affected on SQLite (WAL:
+        they keep the last committed snapshot); on PostgreSQL the dropped
+        index holds a lock that makes name searches wait until the import
+        commits — acceptable for the loads this is for (see docs/import-format.md).
+        """
+        if self.bulk:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(GRAM_INDEX)}")
+        self.bulk = True
+
+    def finish(self) -> None:
+        """Create the gram index again (after go_bulk()) and write the gram counts."""
+        if self.bulk:
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    # One in-memory sort instead of many merge passes on disk;
+                    # LOCAL: for this transaction only.
+                    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                cursor.execute(_create_gram_index_sql())
+            self.bulk = False
+        _add_counts(self.counts)
+        self.counts = Counter()
+
+
+def _create_gram_index_sql() -> str:
+    """The model's gram index as CREATE INDEX (the schema editor can't be used
+    inside atomic() on SQLite)."""
+    (index,) = [i for i in SearchToken._meta.indexes if i.name == GRAM_INDEX]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(SearchToken._meta.get_field(f).column) for f in index.fields)
+    table = quote(SearchToken._meta.db_table)
+    return f"CREATE INDEX {quote(GRAM_INDEX)} ON {table} ({columns})"
+
+
+def _add_counts(deltas: Counter) -> None:
+    """Add `deltas` to SearchGramCount, deleting rows that fall to zero."""
+    added = [(*key, n) for key, n in deltas.items() if n > 0]
+    taken = [(n, *key) for key, n in deltas.items() if n < 0]
+    quote = connection.ops.quote_name
+    table = quote(SearchGramCount._meta.db_table)
+    columns = "gram, province_code, status, n"
+    # Decreases are plain UPDATEs: an upsert's proposed row would carry the
+    # negative number, which the n >= 0 check rejects before the conflict.
+    key = "gram = %s AND province_code = %s AND status = %s"
+    upsert = f"ON CONFLICT (gram, province_code, status) DO UPDATE SET n = {table}.n + excluded.n"
+    with connection.cursor() as cursor:
+        if taken:
+            cursor.executemany(f"UPDATE {table} SET n = n + %s WHERE {key}", taken)
+            cursor.executemany(f"DELETE FROM {table} WHERE {key} AND n = 0", [t[1:] for t in taken])
+        if not added:
+            return
+        if connection.vendor == "postgresql":
+            # COPY into a scratch table, then one set-based upsert: an import
+            # can bring a million distinct keys.
+            cursor.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS gram_count_delta "
+                "(gram varchar(64), province_code varchar(2), status varchar(4), n integer) "
+                "ON COMMIT DROP"
+            )
+            cursor.execute("TRUNCATE gram_count_delta")
+            with cursor.cursor.copy(f"COPY gram_count_delta ({columns}) FROM STDIN") as copy:
+                for row in added:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM gram_count_delta {upsert}"
+            )
+        else:
+            # WHERE true: SQLite's parser needs it to tell the upsert from a join.
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, %s WHERE true {upsert}",
+                added,
+            )
 
 
 def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:

@@ -129,3 +129,27 @@ def rank_value(tier: int, is_live: bool, name: str) -> int:
 
 
 RANK_TIER_UNIT = 512
+
+
+class SearchGramCount(models.Model):
+    """How many agencies have a gram, per province and status.
+
+    A one-gram query (every two-character query, a whole pinyin word such as
+    ``changsha``) takes its total and both facets from here: a few dozen rows
+    instead of counting the gram's index entries, which for 资产 or 咨询 in a
+    million-agency directory are hundreds of thousands. Kept in step with
+    `SearchToken` by agencies.search_index, in the same transaction.
+    """
+
+    pk = models.CompositePrimaryKey("gram", "province_code", "status")
+    gram = models.CharField(max_length=64)
+    province_code = models.CharField(max_length=2)
+    status = models.CharField(max_length=4)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("词元计数")
+        verbose_name_plural = _("词元计数")
+
+    def __str__(self):
+        return f"{self.gram} {self.province_code} {self.status}: {self.n}"

@@ -228,7 +228,11 @@ def test_an_explicit_null_clears_and_the_same_code_twice_in_a_file_merges(tmp_pa
 @pytest.mark.django_db
 def test_search_index_is_refreshed_for_changed_agencies_only(monkeypatch):
     refreshed = []
-    monkeypatch.setattr(search_index, "refresh", lambda ids: refreshed.extend(ids))
+    writer = search_index.IndexWriter
+    monkeypatch.setattr(
+        writer, "add", lambda self, built: refreshed.extend(row[0] for row in built)
+    )
+    monkeypatch.setattr(writer, "refresh", lambda self, ids, fresh=False: refreshed.extend(ids))
     run_import(DATA / "agencies.jsonl")
     assert sorted(refreshed) == sorted(Agency.objects.values_list("id", flat=True))
 
