@@ -26,11 +26,11 @@ from .search import (
     KIND_PHONE,
     KIND_USCC,
     classify,
-    matching,
     phone_links,
     search_names,
 )
 from .search_filters import AgencyListFilter, SearchHitFilter
+from .search_models import SearchToken
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -120,12 +120,15 @@ def _page_link(request, page: int | None) -> str | None:
     return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
 
-def _paged(request, count: int, page: int, page_size: int, results: list) -> dict:
+def _paged(
+    request, count: int, page: int, page_size: int, results: list, partial: bool = False
+) -> dict:
     pages = max(1, -(-count // page_size))
     if page > pages:
         raise ApiError(404, f"没有第 {page} 页：共 {pages} 页。", "page")
     return {
         "count": count,
+        "partial": partial,
         "next": _page_link(request, page + 1 if page < min(pages, MAX_PAGE) else None),
         "previous": _page_link(request, page - 1 if page > 1 else None),
         "results": results,
@@ -218,13 +221,12 @@ def agency_detail_body(request, agency) -> dict:
 
 def _name_results(request, folded: str) -> dict:
     page, page_size = _paging(request)
-    filterset = SearchHitFilter(request.GET, queryset=matching(folded))
-    _check_filters(filterset)
-    results = search_names(folded, filterset, page=page, page_size=page_size)
+    _check_filters(SearchHitFilter(request.GET, queryset=SearchToken.objects.none()))
+    results = search_names(folded, request.GET, page=page, page_size=page_size)
     if results.count and results.page != page:
         raise ApiError(404, f"没有第 {page} 页：共 {results.num_pages} 页。", "page")
     summaries = [agency_summary(request, hit.agency) for hit in results.hits]
-    return _paged(request, results.count, page, page_size, summaries)
+    return _paged(request, results.count, page, page_size, summaries, results.partial)
 
 
 @api_view
@@ -235,6 +237,7 @@ def search(request):
         links = phone_links(query.phone.key)
         body.update(
             count=len(links),
+            partial=False,
             next=None,
             previous=None,
             results=[agency_summary(request, link.agency) for link in links],
@@ -248,6 +251,7 @@ def search(request):
             agency = Agency.objects.for_listing().filter(uscc=query.uscc).first()
         body.update(
             count=int(agency is not None),
+            partial=False,
             next=None,
             previous=None,
             results=[agency_summary(request, agency)] if agency else [],
@@ -262,7 +266,7 @@ def search(request):
     elif query.kind == KIND_NAME:
         body.update(_name_results(request, query.folded))
     else:
-        body.update(count=0, next=None, previous=None, results=[])
+        body.update(count=0, partial=False, next=None, previous=None, results=[])
     return body
 
 

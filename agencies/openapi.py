@@ -131,6 +131,13 @@ SCHEMAS["AgencyDetail"] = _object(
 )
 _LIST = {
     "count": {"type": "integer", "minimum": 0},
+    "partial": {
+        "type": "boolean",
+        "description": (
+            "true：名称查询太宽（如“资产管理”），只核对了排名最前的一批候选，"
+            "count 是下限，results 只来自这批候选；加上省份或更完整的名称可得到完整结果"
+        ),
+    },
     "next": _PAGE_URL,
     "previous": _PAGE_URL,
     "results": {"type": "array", "items": _ref("AgencySummary")},

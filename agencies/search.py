@@ -37,14 +37,20 @@ from . import phones, textnorm
 from . import uscc as uscc_lib
 from .enums import Status
 from .search_index import PINYIN_PREFIX, pinyin_gram
-from .search_models import EntryKind, MatchTier, SearchEntry, SearchToken
+from .search_models import EntryKind, MatchTier, SearchEntry, SearchGramCount, SearchToken
 
 MAX_INPUT = 200
 # Grams intersected per alternative: more only cost probes, the LIKE check
 # makes the answer exact anyway.
 _MAX_CONDS = 6
-# "How common is this gram" stops counting here: enough to pick a driver.
-_COUNT_CAP = 5000
+# A query whose rarest gram has more rows than this (石家庄, 资产管理 or the
+# initials cs in a million-agency directory) is *broad*: verifying every
+# candidate would take far longer than a search may, so only this many
+# candidates, the best-ranked rows of that gram, are checked; the answer says
+# so (NameResults.partial). Narrower queries are answered exactly.
+SCAN_LIMIT = 3000
+# "How common is this gram" stops counting here: enough to know it is broad.
+_COUNT_CAP = SCAN_LIMIT + 1
 # Initials people actually type: a short name (cs, hncs, bjhrcs).
 _MAX_INITIALS = 6
 
@@ -182,28 +188,59 @@ def _pinyin_alternatives(folded: str) -> list[Alternative]:
     return result
 
 
-def _capped_counts(conds: list[Cond]) -> dict[Cond, int]:
-    """How many rows each gram has, counting no further than _COUNT_CAP: one query."""
+def _capped_counts(
+    conds: list[Cond], province: str = "", statuses=()
+) -> tuple[dict[Cond, int], dict[Cond, int]]:
+    """How many rows each gram has, counting no further than _COUNT_CAP: one query.
+
+    Two counts per gram: in the whole index, and within `province` and
+    `statuses` (the same numbers when there are no filters).
+    """
     table = connection.ops.quote_name(SearchToken._meta.db_table)
+    filters, filter_params = "", []
+    if province:
+        filters += " AND province_code = %s"
+        filter_params.append(province)
+    if statuses:
+        filters += f" AND status IN ({', '.join(['%s'] * len(statuses))})"
+        filter_params.extend(statuses)
     parts, params = [], []
     for index, cond in enumerate(conds):
         where = "gram >= %s AND gram < %s" if cond.prefix else "gram = %s"
-        parts.append(
-            f"SELECT {index} AS i, COUNT(*) AS n FROM "
-            f"(SELECT 1 FROM {table} WHERE {where} LIMIT {_COUNT_CAP}) AS c{index}"
-        )
-        params.extend([cond.gram, cond.gram + "\U0010ffff"] if cond.prefix else [cond.gram])
+        gram_params = [cond.gram, cond.gram + "\U0010ffff"] if cond.prefix else [cond.gram]
+        for offset, extra, extra_params in ((0, "", []), (len(conds), filters, filter_params)):
+            if offset and not filters:
+                continue
+            i = index + offset
+            parts.append(
+                f"SELECT {i} AS i, COUNT(*) AS n FROM "
+                f"(SELECT 1 FROM {table} WHERE {where}{extra} LIMIT {_COUNT_CAP}) AS c{i}"
+            )
+            params.extend([*gram_params, *extra_params])
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         counts = dict(cursor.fetchall())
-    return {cond: counts.get(index, 0) for index, cond in enumerate(conds)}
+    whole = {cond: counts.get(index, 0) for index, cond in enumerate(conds)}
+    if not filters:
+        return whole, whole
+    return whole, {cond: counts.get(index + len(conds), 0) for index, cond in enumerate(conds)}
 
 
-def _candidates(alternative: Alternative, counts: dict[Cond, int]):
-    """agency_id rows of the agencies that satisfy one alternative."""
+def _candidates(alternative: Alternative, counts: dict[Cond, int], narrow=None):
+    """agency_id rows of the agencies that satisfy one alternative.
+
+    `narrow`: for a broad query, a function that filters the driver's rows
+    (province, status) before the best SCAN_LIMIT of them are taken.
+    """
     conds = sorted(alternative.conds, key=lambda cond: (counts.get(cond, 0), cond.prefix))
     driver, others = conds[0], conds[1:]
     queryset = driver.filter(SearchToken.objects.all())
+    if narrow is not None:
+        best = narrow(queryset).order_by("rank", "agency_id").values("agency_id")[:SCAN_LIMIT]
+        # Each agency's own row, so a prefix driver with several rows per
+        # agency still gives each agency once.
+        queryset = SearchToken.objects.agencies().filter(agency_id__in=best)
+        others = conds
     for cond in others:
         probe = cond.filter(SearchToken.objects.filter(agency_id=OuterRef("agency_id")))
         queryset = queryset.filter(Exists(probe))
@@ -232,30 +269,68 @@ def _text_tier(folded: str):
     return Subquery(entries, output_field=IntegerField())
 
 
-def matching(folded: str):
+def _single_gram(alternatives: list[Alternative]) -> str | None:
+    if len(alternatives) == 1 and len(alternatives[0].conds) == 1 and not alternatives[0].verify:
+        cond = alternatives[0].conds[0]
+        if not cond.prefix:
+            return cond.gram
+    return None
+
+
+def matching(folded: str, province: str = "", statuses=()):
     """SearchToken rows, one per matching agency, annotated with `search_rank`.
 
     Order with `.order_by("search_rank", "agency_id")`; filter with the
-    queryset's `in_province()` / `with_status()`.
+    queryset's `in_province()` / `with_status()`. Two attributes tell
+    `search_names()` how to count:
+
+    - `tally_gram`: the answer is one gram's rows, so the totals and facets
+      come from `SearchGramCount`;
+    - `broad`: too many candidates to check them all (see SCAN_LIMIT), so the
+      filters `province` and `statuses` were applied while scanning, and the
+      rows hold only what is within them: no counts for the other facets;
+    - `partial`: broad even within the filters; only the best SCAN_LIMIT
+      candidates were checked, so what is found is a lower bound.
     """
     alternatives = plan(folded)
     if not alternatives:
-        return SearchToken.objects.none()
-    first = alternatives[0]
-    if len(alternatives) == 1 and len(first.conds) == 1 and not first.verify:
-        cond = first.conds[0]
-        if not cond.prefix:
-            # The fast path: the gram's own rows are one per agency and carry
-            # the rank for exactly this match.
-            return SearchToken.objects.gram(cond.gram).annotate(search_rank=F("rank"))
-    multi = [cond for alt in alternatives if len(alt.conds) > 1 for cond in alt.conds]
-    counts = _capped_counts(list(dict.fromkeys(multi))) if multi else {}
-    subqueries = [_candidates(alt, counts) for alt in alternatives]
+        return _found(SearchToken.objects.none())
+    gram = _single_gram(alternatives)
+    if gram is None:
+        conds = [cond for alt in alternatives for cond in alt.conds]
+        counts, filtered = _capped_counts(list(dict.fromkeys(conds)), province, statuses)
+        # A gram nobody has rules its alternative out: "changsha" as Chinese
+        # text, or initials no name has. What is left is often one pinyin gram.
+        alternatives = [a for a in alternatives if all(counts[c] for c in a.conds)]
+        if not alternatives:
+            return _found(SearchToken.objects.none())
+        gram = _single_gram(alternatives)
+    if gram is not None:
+        # The fast path: the gram's own rows are one per agency and carry the
+        # rank for exactly this match (text tier, or pinyin).
+        return _found(SearchToken.objects.gram(gram).annotate(search_rank=F("rank")), gram)
+    broad = any(min(counts[c] for c in alt.conds) >= _COUNT_CAP for alt in alternatives)
+    partial = broad and any(
+        min(filtered[c] for c in alt.conds) >= _COUNT_CAP for alt in alternatives
+    )
+    narrow = None
+    if broad:
+
+        def narrow(queryset):
+            if province:
+                queryset = queryset.in_province(province)
+            if statuses:
+                queryset = queryset.with_status(statuses)
+            return queryset
+
+    subqueries = [_candidates(alt, counts, narrow) for alt in alternatives]
     # One IN over a UNION: SQLite plans an OR of several IN lists as a scan.
     union = subqueries[0].union(*subqueries[1:]) if len(subqueries) > 1 else subqueries[0]
     hits = SearchToken.objects.agencies().filter(agency_id__in=union)
     text_tier = _text_tier(folded)
-    if len(alternatives) > 1:
+    if alternatives[0].tier is not None:
+        tier = Value(MatchTier.PINYIN)
+    elif len(alternatives) > 1:
         # Only agencies found by the text alternative pay for the tier subquery.
         tier = Case(
             When(agency_id__in=subqueries[0], then=text_tier),
@@ -264,7 +339,16 @@ def matching(folded: str):
         )
     else:
         tier = text_tier
-    return hits.annotate(search_rank=tier * Value(512) + F("rank"))
+    return _found(
+        hits.annotate(search_rank=tier * Value(512) + F("rank")), broad=broad, partial=partial
+    )
+
+
+def _found(queryset, tally_gram: str | None = None, broad: bool = False, partial: bool = False):
+    queryset.tally_gram = tally_gram
+    queryset.broad = broad
+    queryset.partial = partial
+    return queryset
 
 
 # --- Running a search for a page ----------------------------------------------------------------
@@ -298,6 +382,12 @@ class NameResults:
     hits: list[Hit] = field(default_factory=list)
     provinces: list[Facet] = field(default_factory=list)
     statuses: list[Facet] = field(default_factory=list)
+    # A broad query (see SCAN_LIMIT): facets list what the filters allow but
+    # carry no counts; partial: `count` covers only the candidates checked,
+    # so it is a lower bound.
+    broad: bool = False
+    partial: bool = False
+    filterset: object = None
 
     @property
     def num_pages(self) -> int:
@@ -323,30 +413,42 @@ class NameResults:
 MAX_PAGE = 500
 
 
-def search_names(folded: str, filterset, *, page: int = 1, page_size: int = 20) -> NameResults:
-    """Count, facets and one page of `filterset` (a SearchHitFilter over `matching(folded)`).
+def search_names(folded: str, data, *, page: int = 1, page_size: int = 20) -> NameResults:
+    """Count, facets and one page of the agencies matching `folded`.
 
-    A fixed number of queries whatever the data: the grouped count, province
-    names, the page, its agencies, and former names for the page when needed.
+    `data` holds the filters (a QueryDict: province, status); invalid ones are
+    ignored and reported by `results.filterset`. A fixed number of queries
+    whatever the data: the gram counts, the grouped count, province names, the
+    page, its agencies, and former names for the page when needed.
     """
     from .models import Agency, AgencyName, Province
+    from .search_filters import SearchHitFilter
 
     results = NameResults(folded, 0, page, page_size)
+    # Parsed before matching: a broad query applies the filters while scanning.
+    filterset = results.filterset = SearchHitFilter(data, queryset=SearchToken.objects.none())
     if not folded:
         return results
     selected = filterset.province
     province = selected.code if selected else ""
     statuses = filterset.statuses
+    found = matching(folded, province, statuses)
+    results.broad, results.partial = found.broad, found.partial
+    filterset = SearchHitFilter(data, queryset=found)
     # One grouped query gives the total and both facets. Each facet counts
     # with the *other* filter applied, so after choosing a province the page
     # still shows how many results every other province has.
     province_counts: dict[str, int] = {}
     status_counts: dict[str, int] = {}
-    grouped = (
-        filterset.queryset.order_by()
-        .values_list("province_code", "status")
-        .annotate(n=Count("agency_id"))
-    )
+    gram = found.tally_gram
+    if gram is not None:
+        grouped = SearchGramCount.objects.filter(gram=gram).values_list(
+            "province_code", "status", "n"
+        )
+    else:
+        grouped = (
+            found.order_by().values_list("province_code", "status").annotate(n=Count("agency_id"))
+        )
     for code, status, n in grouped:
         if not statuses or status in statuses:
             province_counts[code] = province_counts.get(code, 0) + n

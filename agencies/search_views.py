@@ -16,12 +16,10 @@ from .search import (
     KIND_PHONE,
     KIND_USCC,
     classify,
-    matching,
     matching_articles,
     phone_links,
     search_names,
 )
-from .search_filters import SearchHitFilter
 
 PAGE_SIZE = 20
 
@@ -65,14 +63,16 @@ def search(request):
                 Agency.objects.filter(uscc=query.uscc_expected).only("uscc", "name").first()
             )
     elif query.kind == KIND_NAME:
-        filterset = SearchHitFilter(request.GET, queryset=matching(query.folded))
         results = search_names(
-            query.folded, filterset, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE
+            query.folded,
+            request.GET,
+            page=_page_number(request.GET.get("page")),
+            page_size=PAGE_SIZE,
         )
         context.update(
             results=results,
-            filterset=filterset,
-            invalid_filters=sorted(filterset.form.errors),
+            filterset=results.filterset,
+            invalid_filters=sorted(results.filterset.form.errors),
             articles=matching_articles(query.text),
         )
     return render(request, "agencies/search.html", context)

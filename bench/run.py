@@ -272,7 +272,7 @@ def in_process(inputs: dict[str, list[str]]) -> dict:
 
     from agencies import search
     from agencies.models import Agency
-    from agencies.search_filters import AgencyListFilter, SearchHitFilter
+    from agencies.search_filters import AgencyListFilter
 
     def phone(value):
         key = search.classify(value).phone.key
@@ -283,8 +283,7 @@ def in_process(inputs: dict[str, list[str]]) -> dict:
 
     def name(value):
         folded = search.classify(value).folded
-        filterset = SearchHitFilter(QueryDict(), queryset=search.matching(folded))
-        return search.search_names(folded, filterset)
+        return search.search_names(folded, QueryDict())
 
     def listing(value):
         filterset = AgencyListFilter(

@@ -1,0 +1,193 @@
+"""What keeps name search fast in a large directory, and what a person sees of it.
+
+- Gram counts (`SearchGramCount`) give the totals and facets of one-gram
+  queries, so they must always equal the gram rows they summarise, whatever
+  wrote the index: import, bulk load, refresh, delete, rebuild.
+- A broad query (more candidates than search.SCAN_LIMIT) checks only the
+  best candidates and says so on the page and in the API.
+
+The limits are lowered here so a directory of a dozen agencies is "large".
+"""
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.http import QueryDict
+
+from agencies import importing, search, search_index
+from agencies.enums import Status
+from agencies.models import Agency
+from agencies.search_models import SearchGramCount, SearchToken
+from tests.factories import add_name, make_agency, make_uscc
+
+
+def gram_counts_from_rows() -> dict:
+    rows = (
+        SearchToken.objects.values_list("gram", "province_code", "status")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    return {(gram, province, status): n for gram, province, status, n in rows}
+
+
+def stored_gram_counts() -> dict:
+    return {
+        (gram, province, status): n
+        for gram, province, status, n in SearchGramCount.objects.values_list(
+            "gram", "province_code", "status", "n"
+        )
+    }
+
+
+def assert_counts_consistent():
+    expected = gram_counts_from_rows()
+    assert expected, "the index is empty: the test proves nothing"
+    assert stored_gram_counts() == expected
+
+
+def gram_index_exists() -> bool:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, SearchToken._meta.db_table)
+    return search_index.GRAM_INDEX in constraints
+
+
+def records(n: int, name: str = "长沙{i}号资产管理有限公司", province: str = "43") -> list[dict]:
+    return [
+        {
+            "uscc": make_uscc(province),
+            "name": name.format(i=i),
+            "province": province,
+            "status": "存续",
+            "former_names": [f"旧名{i}咨询有限公司"],
+        }
+        for i in range(n)
+    ]
+
+
+# --- Gram counts -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_counts_follow_import_refresh_delete_and_rebuild():
+    importing.import_records(records(6), batch_size=4)
+    assert_counts_consistent()
+
+    agency = Agency.objects.order_by("id").first()
+    agency.name = "株洲新名字信息咨询有限公司"
+    agency.status = Status.CANCELLED
+    agency.save()
+    add_name(agency, "另一个别名")
+    search_index.refresh([agency.id])
+    assert_counts_consistent()
+
+    # Updating through the import (a changed name) and deleting both ways.
+    update = records(0)
+    update.append({"uscc": agency.uscc, "name": "湘潭又改名资产管理有限公司"})
+    importing.import_records(update)
+    assert_counts_consistent()
+    Agency.objects.order_by("-id").first().delete()
+    Agency.objects.filter(id=agency.id).delete()
+    assert_counts_consistent()
+    assert not SearchGramCount.objects.filter(gram="湘潭").exists()
+
+    search_index.rebuild()
+    assert_counts_consistent()
+
+
+@pytest.mark.django_db
+def test_a_bulk_load_rebuilds_the_gram_index_and_counts(monkeypatch):
+    make_agency("既有资产管理有限公司")
+    search_index.refresh(Agency.objects.values_list("id", flat=True))
+    monkeypatch.setattr(importing, "BULK_MIN_CREATED", 3)
+    went_bulk = []
+    original = search_index.IndexWriter.go_bulk
+    monkeypatch.setattr(
+        search_index.IndexWriter,
+        "go_bulk",
+        lambda self: went_bulk.append(True) or original(self),
+    )
+
+    summary = importing.import_records(records(9), batch_size=3)
+
+    assert summary.created == 9 and went_bulk
+    assert gram_index_exists()
+    assert_counts_consistent()
+    results = search.search_names("资产管理", QueryDict())
+    assert results.count == 10
+
+
+@pytest.mark.django_db
+def test_a_failed_bulk_load_keeps_the_gram_index(monkeypatch):
+    monkeypatch.setattr(importing, "BULK_MIN_CREATED", 2)
+    bad = [*records(6), {"uscc": "not a code", "name": "坏记录"}]
+    summary = importing.import_records(bad, batch_size=2)
+    assert summary.failed and not Agency.objects.exists()
+    assert gram_index_exists()
+
+
+def test_build_is_pure_and_needs_no_agency():
+    entries, tokens = search_index.build("长沙鑫达资产管理有限公司", "存续", [("former", "旧名")])
+    assert [kind for kind, *_ in entries] == ["name", "former"]
+    assert tokens[""] < tokens["长沙"] < tokens["鑫达"]
+
+
+# --- Broad queries ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broad(db, monkeypatch):
+    """12 agencies named 资产管理 (8 in Hunan, 4 in Hubei); more than 5 is broad."""
+    monkeypatch.setattr(search, "SCAN_LIMIT", 5)
+    monkeypatch.setattr(search, "_COUNT_CAP", 6)
+    agencies = [make_agency(f"长沙第{i}资产管理有限公司") for i in range(8)]
+    agencies += [make_agency(f"武汉第{i}资产管理有限公司", "42") for i in range(4)]
+    search_index.refresh(a.id for a in agencies)
+    return agencies
+
+
+def test_a_broad_query_checks_only_the_best_candidates(broad):
+    results = search.search_names("资产管理", QueryDict())
+    assert results.broad and results.partial
+    assert results.count == 5
+    assert len(results.hits) == 5
+
+
+def test_a_filter_that_narrows_a_broad_query_gives_exact_results(broad):
+    results = search.search_names("资产管理", QueryDict("province=42"))
+    assert results.broad and not results.partial
+    assert results.count == 4
+    assert {hit.agency.province_id for hit in results.hits} == {"42"}
+
+
+def test_a_narrow_query_is_exact_with_facet_counts(broad):
+    make_agency("长沙唯一信息咨询有限公司")
+    search_index.refresh(Agency.objects.filter(name__contains="唯一").values_list("id", flat=True))
+    results = search.search_names("唯一信息", QueryDict())
+    assert not results.broad and results.count == 1
+    assert [(f.value, f.count) for f in results.provinces] == [("43", 1)]
+
+
+def test_search_page_says_a_broad_count_is_a_lower_bound(client, broad):
+    page = client.get("/search/", {"q": "资产管理"}).content.decode()
+    assert "至少 5 家机构" in page
+    assert "数目是下限" in page
+    # Facets are still links, but without numbers that would mislead.
+    assert 'class="count"' not in page
+
+    narrowed = client.get("/search/", {"q": "资产管理", "province": "42"}).content.decode()
+    assert "找到 4 家机构" in narrowed
+    assert "数目完整、准确" in narrowed
+
+
+def test_api_marks_a_broad_answer_partial(client, broad):
+    body = client.get("/api/v1/search", {"q": "资产管理"}).json()
+    assert body["partial"] is True and body["count"] == 5
+    narrow = client.get("/api/v1/search", {"q": "资产管理", "province": "42"}).json()
+    assert narrow["partial"] is False and narrow["count"] == 4
+
+
+def test_one_gram_totals_come_from_the_counts(broad):
+    # Counted rows would say 12; the stored count is what the page shows, so
+    # a stale count would be visible here.
+    SearchGramCount.objects.filter(gram="资产", province_code="42").update(n=40)
+    assert search.search_names("资产", QueryDict()).count == 48
