@@ -40,8 +40,8 @@ from django.core.validators import URLValidator
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from . import dbindexes, search_index
 from . import phones as phones_lib
-from . import search_index
 from . import uscc as uscc_lib
 from .enums import ActionKind, NameKind, Status
 from .models import Agency, AgencyName, AgencyPhone, Client, Phone, Province, RegulatoryAction
@@ -1559,7 +1559,7 @@ def _run(
         if summary.failed or dry_run:
             transaction.set_rollback(True)
         else:
-            index.finish()
+            bulk.finish()
     if summary.failed:
         summary.created = summary.updated = summary.unchanged = 0
     return summary
@@ -1571,19 +1571,35 @@ def _run(
 BULK_MIN_CREATED = 50_000
 
 
+# Agency indexes only the public pages read (province pages, the home page):
+# a bulk load builds them at the end too, since (province, name) takes inserts
+# at random places. Unique constraints stay: the import looks rows up by them.
+_DEFERRED_AGENCY_INDEXES = [index.name for index in Agency._meta.indexes]
+
+
 class _BulkSwitch:
     def __init__(self, index: search_index.IndexWriter):
         self.index = index
         self.existing: int | None = None
+        self.on = False
 
     def check(self, created: int) -> None:
-        if self.index.bulk or created < BULK_MIN_CREATED:
+        if self.on or created < BULK_MIN_CREATED:
             return
         if self.existing is None:
             # Counted once, and late: rows this import created are not "existing".
             self.existing = Agency.objects.count() - created
         if created >= self.existing:
+            self.on = True
             self.index.go_bulk()
+            for name in _DEFERRED_AGENCY_INDEXES:
+                dbindexes.drop(Agency, name)
+
+    def finish(self) -> None:
+        if self.on:
+            for name in _DEFERRED_AGENCY_INDEXES:
+                dbindexes.create(Agency, name)
+        self.index.finish()
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from itertools import islice, pairwise, repeat
 from django.db import connection
 from django.db.models import Count
 
-from . import textnorm
+from . import dbindexes, textnorm
 from .enums import NameKind, Status
 from .search_models import (
     EntryKind,
@@ -241,32 +241,16 @@ class IndexWriter:
         """
         if self.bulk:
             return
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(GRAM_INDEX)}")
+        dbindexes.drop(SearchToken, GRAM_INDEX)
         self.bulk = True
 
     def finish(self) -> None:
         """Create the gram index again (after go_bulk()) and write the gram counts."""
         if self.bulk:
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    # One in-memory sort instead of many merge passes on disk;
-                    # LOCAL: for this transaction only.
-                    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-                cursor.execute(_create_gram_index_sql())
+            dbindexes.create(SearchToken, GRAM_INDEX)
             self.bulk = False
         _add_counts(self.counts)
         self.counts = Counter()
-
-
-def _create_gram_index_sql() -> str:
-    """The model's gram index as CREATE INDEX (the schema editor can't be used
-    inside atomic() on SQLite)."""
-    (index,) = [i for i in SearchToken._meta.indexes if i.name == GRAM_INDEX]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(SearchToken._meta.get_field(f).column) for f in index.fields)
-    table = quote(SearchToken._meta.db_table)
-    return f"CREATE INDEX {quote(GRAM_INDEX)} ON {table} ({columns})"
 
 
 def _add_counts(deltas: Counter) -> None:
