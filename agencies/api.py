@@ -30,7 +30,6 @@ from .search import (
     search_names,
 )
 from .search_filters import AgencyListFilter, SearchHitFilter
-from .search_models import SearchToken
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -135,6 +134,17 @@ def _paged(
     }
 
 
+def _unpaged(results: list) -> dict:
+    """The list envelope for answers that are never more than one page."""
+    return {
+        "count": len(results),
+        "partial": False,
+        "next": None,
+        "previous": None,
+        "results": results,
+    }
+
+
 # --- Representations ---------------------------------------------------------------------------
 
 
@@ -221,8 +231,9 @@ def agency_detail_body(request, agency) -> dict:
 
 def _name_results(request, folded: str) -> dict:
     page, page_size = _paging(request)
-    _check_filters(SearchHitFilter(request.GET, queryset=SearchToken.objects.none()))
-    results = search_names(folded, request.GET, page=page, page_size=page_size)
+    filterset = SearchHitFilter(request.GET)
+    _check_filters(filterset)
+    results = search_names(folded, filterset, page=page, page_size=page_size)
     if results.count and results.page != page:
         raise ApiError(404, f"没有第 {page} 页：共 {results.num_pages} 页。", "page")
     summaries = [agency_summary(request, hit.agency) for hit in results.hits]
@@ -236,11 +247,7 @@ def search(request):
     if query.kind == KIND_PHONE:
         links = phone_links(query.phone.key)
         body.update(
-            count=len(links),
-            partial=False,
-            next=None,
-            previous=None,
-            results=[agency_summary(request, link.agency) for link in links],
+            _unpaged([agency_summary(request, link.agency) for link in links]),
             phone=phone_summary(query.phone),
         )
     elif query.kind == KIND_USCC:
@@ -250,11 +257,7 @@ def search(request):
         if not query.uscc_error:
             agency = Agency.objects.for_listing().filter(uscc=query.uscc).first()
         body.update(
-            count=int(agency is not None),
-            partial=False,
-            next=None,
-            previous=None,
-            results=[agency_summary(request, agency)] if agency else [],
+            _unpaged([agency_summary(request, agency)] if agency else []),
             uscc={
                 "code": query.uscc,
                 "valid": query.uscc_error is None,
@@ -266,7 +269,7 @@ def search(request):
     elif query.kind == KIND_NAME:
         body.update(_name_results(request, query.folded))
     else:
-        body.update(count=0, partial=False, next=None, previous=None, results=[])
+        body.update(_unpaged([]))
     return body
 
 

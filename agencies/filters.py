@@ -32,13 +32,16 @@ class TolerantFilterSet(django_filters.FilterSet):
                 form.cleaned_data.pop(name, None)
         return form.cleaned_data
 
+    def apply(self, queryset):
+        """`queryset` with the valid filters applied (what `qs` is for `self.queryset`)."""
+        for name, value in self.valid_data().items():
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
     @property
     def qs(self):
         if not hasattr(self, "_qs"):
-            queryset = self.queryset
-            for name, value in self.valid_data().items():
-                queryset = self.filters[name].filter(queryset, value)
-            self._qs = queryset
+            self._qs = self.apply(self.queryset)
         return self._qs
 
 

@@ -197,33 +197,34 @@ def _capped_counts(
     `statuses` (the same numbers when there are no filters).
     """
     table = connection.ops.quote_name(SearchToken._meta.db_table)
-    filters, filter_params = "", []
+    narrowed, narrowed_params = "", []
     if province:
-        filters += " AND province_code = %s"
-        filter_params.append(province)
+        narrowed += " AND province_code = %s"
+        narrowed_params.append(province)
     if statuses:
-        filters += f" AND status IN ({', '.join(['%s'] * len(statuses))})"
-        filter_params.extend(statuses)
+        narrowed += f" AND status IN ({', '.join(['%s'] * len(statuses))})"
+        narrowed_params.extend(statuses)
+    # Scope 0 is the whole index; scope 1, when there are filters, is within them.
+    scopes = [("", [])] + ([(narrowed, narrowed_params)] if narrowed else [])
     parts, params = [], []
-    for index, cond in enumerate(conds):
-        where = "gram >= %s AND gram < %s" if cond.prefix else "gram = %s"
-        gram_params = [cond.gram, cond.gram + "\U0010ffff"] if cond.prefix else [cond.gram]
-        for offset, extra, extra_params in ((0, "", []), (len(conds), filters, filter_params)):
-            if offset and not filters:
-                continue
-            i = index + offset
+    for scope, (extra, extra_params) in enumerate(scopes):
+        for index, cond in enumerate(conds):
+            where = "gram >= %s AND gram < %s" if cond.prefix else "gram = %s"
+            i = scope * len(conds) + index
             parts.append(
                 f"SELECT {i} AS i, COUNT(*) AS n FROM "
                 f"(SELECT 1 FROM {table} WHERE {where}{extra} LIMIT {_COUNT_CAP}) AS c{i}"
             )
-            params.extend([*gram_params, *extra_params])
+            params.extend([cond.gram, cond.gram + "\U0010ffff"] if cond.prefix else [cond.gram])
+            params.extend(extra_params)
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         counts = dict(cursor.fetchall())
-    whole = {cond: counts.get(index, 0) for index, cond in enumerate(conds)}
-    if not filters:
-        return whole, whole
-    return whole, {cond: counts.get(index + len(conds), 0) for index, cond in enumerate(conds)}
+    whole, within = (
+        {cond: counts.get(scope * len(conds) + index, 0) for index, cond in enumerate(conds)}
+        for scope in (0, len(scopes) - 1)
+    )
+    return whole, within
 
 
 def _candidates(alternative: Alternative, counts: dict[Cond, int], narrow=None):
@@ -277,24 +278,32 @@ def _single_gram(alternatives: list[Alternative]) -> str | None:
     return None
 
 
-def matching(folded: str, province: str = "", statuses=()):
-    """SearchToken rows, one per matching agency, annotated with `search_rank`.
+@dataclass(frozen=True)
+class Matches:
+    """The agencies matching a query, and how `search_names()` may count them.
 
-    Order with `.order_by("search_rank", "agency_id")`; filter with the
-    queryset's `in_province()` / `with_status()`. Two attributes tell
-    `search_names()` how to count:
-
-    - `tally_gram`: the answer is one gram's rows, so the totals and facets
-      come from `SearchGramCount`;
-    - `broad`: too many candidates to check them all (see SCAN_LIMIT), so the
-      filters `province` and `statuses` were applied while scanning, and the
-      rows hold only what is within them: no counts for the other facets;
-    - `partial`: broad even within the filters; only the best SCAN_LIMIT
-      candidates were checked, so what is found is a lower bound.
+    `queryset`: SearchToken rows, one per agency, annotated with `search_rank`;
+    order with `.order_by("search_rank", "agency_id")`, filter with the
+    queryset's `in_province()` / `with_status()`.
     """
+
+    queryset: object
+    # The answer is this gram's rows: totals and facets come from SearchGramCount.
+    tally_gram: str | None = None
+    # Too many candidates to check them all (see SCAN_LIMIT): the province and
+    # status filters were applied while scanning, so the rows hold only what is
+    # within them, and other facets can't be counted.
+    broad: bool = False
+    # Broad even within the filters: only the best SCAN_LIMIT candidates were
+    # checked, so what is found is a lower bound.
+    partial: bool = False
+
+
+def matching(folded: str, province: str = "", statuses=()) -> Matches:
+    """The agencies whose names match `folded` (see the module docstring)."""
     alternatives = plan(folded)
     if not alternatives:
-        return _found(SearchToken.objects.none())
+        return Matches(SearchToken.objects.none())
     gram = _single_gram(alternatives)
     if gram is None:
         conds = [cond for alt in alternatives for cond in alt.conds]
@@ -303,12 +312,12 @@ def matching(folded: str, province: str = "", statuses=()):
         # text, or initials no name has. What is left is often one pinyin gram.
         alternatives = [a for a in alternatives if all(counts[c] for c in a.conds)]
         if not alternatives:
-            return _found(SearchToken.objects.none())
+            return Matches(SearchToken.objects.none())
         gram = _single_gram(alternatives)
     if gram is not None:
         # The fast path: the gram's own rows are one per agency and carry the
         # rank for exactly this match (text tier, or pinyin).
-        return _found(SearchToken.objects.gram(gram).annotate(search_rank=F("rank")), gram)
+        return Matches(SearchToken.objects.gram(gram).annotate(search_rank=F("rank")), gram)
     broad = any(min(counts[c] for c in alt.conds) >= _COUNT_CAP for alt in alternatives)
     partial = broad and any(
         min(filtered[c] for c in alt.conds) >= _COUNT_CAP for alt in alternatives
@@ -339,16 +348,9 @@ def matching(folded: str, province: str = "", statuses=()):
         )
     else:
         tier = text_tier
-    return _found(
+    return Matches(
         hits.annotate(search_rank=tier * Value(512) + F("rank")), broad=broad, partial=partial
     )
-
-
-def _found(queryset, tally_gram: str | None = None, broad: bool = False, partial: bool = False):
-    queryset.tally_gram = tally_gram
-    queryset.broad = broad
-    queryset.partial = partial
-    return queryset
 
 
 # --- Running a search for a page ----------------------------------------------------------------
@@ -387,7 +389,6 @@ class NameResults:
     # so it is a lower bound.
     broad: bool = False
     partial: bool = False
-    filterset: object = None
 
     @property
     def num_pages(self) -> int:
@@ -413,28 +414,25 @@ class NameResults:
 MAX_PAGE = 500
 
 
-def search_names(folded: str, data, *, page: int = 1, page_size: int = 20) -> NameResults:
+def search_names(folded: str, filterset, *, page: int = 1, page_size: int = 20) -> NameResults:
     """Count, facets and one page of the agencies matching `folded`.
 
-    `data` holds the filters (a QueryDict: province, status); invalid ones are
-    ignored and reported by `results.filterset`. A fixed number of queries
-    whatever the data: the gram counts, the grouped count, province names, the
-    page, its agencies, and former names for the page when needed.
+    `filterset`: a SearchHitFilter over the request's parameters; its valid
+    province and status narrow the hits (invalid ones are ignored). A fixed
+    number of queries whatever the data: the gram counts, the grouped count,
+    province names, the page, its agencies, and former names when needed.
     """
     from .models import Agency, AgencyName, Province
-    from .search_filters import SearchHitFilter
 
     results = NameResults(folded, 0, page, page_size)
-    # Parsed before matching: a broad query applies the filters while scanning.
-    filterset = results.filterset = SearchHitFilter(data, queryset=SearchToken.objects.none())
     if not folded:
         return results
     selected = filterset.province
     province = selected.code if selected else ""
     statuses = filterset.statuses
+    # The filters go into matching(): a broad query applies them while scanning.
     found = matching(folded, province, statuses)
     results.broad, results.partial = found.broad, found.partial
-    filterset = SearchHitFilter(data, queryset=found)
     # One grouped query gives the total and both facets. Each facet counts
     # with the *other* filter applied, so after choosing a province the page
     # still shows how many results every other province has.
@@ -447,7 +445,9 @@ def search_names(folded: str, data, *, page: int = 1, page_size: int = 20) -> Na
         )
     else:
         grouped = (
-            found.order_by().values_list("province_code", "status").annotate(n=Count("agency_id"))
+            found.queryset.order_by()
+            .values_list("province_code", "status")
+            .annotate(n=Count("agency_id"))
         )
     for code, status, n in grouped:
         if not statuses or status in statuses:
@@ -472,7 +472,7 @@ def search_names(folded: str, data, *, page: int = 1, page_size: int = 20) -> Na
     if not results.count:
         return results
     results.page = page = max(1, min(page, results.num_pages, MAX_PAGE))
-    filtered = filterset.qs
+    filtered = filterset.apply(found.queryset)
     offset = (page - 1) * page_size
     rows = list(
         filtered.order_by("search_rank", "agency_id").values_list("agency_id", "search_rank")[

@@ -20,6 +20,7 @@ from .search import (
     phone_links,
     search_names,
 )
+from .search_filters import SearchHitFilter
 
 PAGE_SIZE = 20
 
@@ -63,16 +64,14 @@ def search(request):
                 Agency.objects.filter(uscc=query.uscc_expected).only("uscc", "name").first()
             )
     elif query.kind == KIND_NAME:
+        filterset = SearchHitFilter(request.GET)
         results = search_names(
-            query.folded,
-            request.GET,
-            page=_page_number(request.GET.get("page")),
-            page_size=PAGE_SIZE,
+            query.folded, filterset, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE
         )
         context.update(
             results=results,
-            filterset=results.filterset,
-            invalid_filters=sorted(results.filterset.form.errors),
+            filterset=filterset,
+            invalid_filters=sorted(filterset.form.errors),
             articles=matching_articles(query.text),
         )
     return render(request, "agencies/search.html", context)

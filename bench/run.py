@@ -272,7 +272,7 @@ def in_process(inputs: dict[str, list[str]]) -> dict:
 
     from agencies import search
     from agencies.models import Agency
-    from agencies.search_filters import AgencyListFilter
+    from agencies.search_filters import AgencyListFilter, SearchHitFilter
 
     def phone(value):
         key = search.classify(value).phone.key
@@ -283,7 +283,7 @@ def in_process(inputs: dict[str, list[str]]) -> dict:
 
     def name(value):
         folded = search.classify(value).folded
-        return search.search_names(folded, QueryDict())
+        return search.search_names(folded, SearchHitFilter(QueryDict()))
 
     def listing(value):
         filterset = AgencyListFilter(

@@ -5,6 +5,7 @@ from django.http import QueryDict
 
 from agencies import search, search_index, textnorm
 from agencies.enums import Status
+from agencies.search_filters import SearchHitFilter
 from agencies.search_models import SearchEntry, SearchToken
 from tests.factories import add_name, make_agency
 from tests.search_fixtures import build_directory, directory  # noqa: F401
@@ -54,7 +55,8 @@ NAME_QUERIES = [
 
 
 def run(folded: str, data: str = "", page: int = 1, page_size: int = 20):
-    return search.search_names(folded, QueryDict(data), page=page, page_size=page_size)
+    filterset = SearchHitFilter(QueryDict(data))
+    return search.search_names(folded, filterset, page=page, page_size=page_size)
 
 
 def keys_of(results, agencies) -> list[str]:

@@ -16,6 +16,7 @@ from django.http import QueryDict
 from agencies import dbindexes, importing, search, search_index
 from agencies.enums import Status
 from agencies.models import Agency
+from agencies.search_filters import SearchHitFilter
 from agencies.search_models import SearchGramCount, SearchToken
 from tests.factories import add_name, make_agency, make_uscc
 
@@ -113,7 +114,7 @@ def test_a_bulk_load_rebuilds_the_indexes_and_counts(monkeypatch, client):
     # The rebuilt agency index serves the province page as before.
     assert client.get("/provinces/hunan/").status_code == 200
     assert_counts_consistent()
-    results = search.search_names("资产管理", QueryDict())
+    results = search.search_names("资产管理", SearchHitFilter(QueryDict()))
     assert results.count == 10
 
 
@@ -147,14 +148,14 @@ def broad(db, monkeypatch):
 
 
 def test_a_broad_query_checks_only_the_best_candidates(broad):
-    results = search.search_names("资产管理", QueryDict())
+    results = search.search_names("资产管理", SearchHitFilter(QueryDict()))
     assert results.broad and results.partial
     assert results.count == 5
     assert len(results.hits) == 5
 
 
 def test_a_filter_that_narrows_a_broad_query_gives_exact_results(broad):
-    results = search.search_names("资产管理", QueryDict("province=42"))
+    results = search.search_names("资产管理", SearchHitFilter(QueryDict("province=42")))
     assert results.broad and not results.partial
     assert results.count == 4
     assert {hit.agency.province_id for hit in results.hits} == {"42"}
@@ -163,7 +164,7 @@ def test_a_filter_that_narrows_a_broad_query_gives_exact_results(broad):
 def test_a_narrow_query_is_exact_with_facet_counts(broad):
     make_agency("长沙唯一信息咨询有限公司")
     search_index.refresh(Agency.objects.filter(name__contains="唯一").values_list("id", flat=True))
-    results = search.search_names("唯一信息", QueryDict())
+    results = search.search_names("唯一信息", SearchHitFilter(QueryDict()))
     assert not results.broad and results.count == 1
     assert [(f.value, f.count) for f in results.provinces] == [("43", 1)]
 
@@ -191,4 +192,4 @@ def test_one_gram_totals_come_from_the_counts(broad):
     # Counted rows would say 12; the stored count is what the page shows, so
     # a stale count would be visible here.
     SearchGramCount.objects.filter(gram="资产", province_code="42").update(n=40)
-    assert search.search_names("资产", QueryDict()).count == 48
+    assert search.search_names("资产", SearchHitFilter(QueryDict())).count == 48
