@@ -134,8 +134,15 @@ class Agency(models.Model):
     )
     registration_authority = models.CharField(_("登记机关"), max_length=200, blank=True)
     address = models.CharField(_("住所"), max_length=300, blank=True)
+    # db_index=False here and on the foreign keys below: each is the first
+    # column of a composite index or unique constraint that serves the same
+    # lookups, and a redundant index only costs writes (migration 0006).
     province = models.ForeignKey(
-        Province, on_delete=models.PROTECT, related_name="agencies", verbose_name=_("省份")
+        Province,
+        on_delete=models.PROTECT,
+        related_name="agencies",
+        verbose_name=_("省份"),
+        db_index=False,
     )
     city = models.CharField(_("城市"), max_length=50, blank=True)
     business_scope = models.TextField(_("经营范围"), blank=True)
@@ -190,7 +197,9 @@ class Agency(models.Model):
 
 
 class AgencyName(models.Model):
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="names")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="names", db_index=False
+    )
     name = models.CharField(_("名称"), max_length=200)
     kind = models.CharField(_("类别"), max_length=10, choices=NameKind.choices)
 
@@ -234,8 +243,12 @@ class Phone(models.Model):
 class AgencyPhone(models.Model):
     """The evidence that an agency uses a number: who said so, where and when."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="phone_links")
-    phone = models.ForeignKey(Phone, on_delete=models.CASCADE, related_name="agency_links")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="phone_links", db_index=False
+    )
+    phone = models.ForeignKey(
+        Phone, on_delete=models.CASCADE, related_name="agency_links", db_index=False
+    )
     number_as_reported = models.CharField(_("原始写法"), max_length=64)
     label = models.CharField(_("说明"), max_length=100, blank=True)
     source = models.CharField(_("来源"), max_length=200, blank=True)
@@ -260,7 +273,9 @@ class AgencyPhone(models.Model):
 class Client(models.Model):
     """A lender that discloses working with the agency."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="clients")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="clients", db_index=False
+    )
     name = models.CharField(_("委托方"), max_length=200)
     since = models.DateField(_("起始日期"), null=True, blank=True)
     until = models.DateField(_("结束日期"), null=True, blank=True)
@@ -278,7 +293,9 @@ class Client(models.Model):
 
 
 class RegulatoryAction(models.Model):
-    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="actions")
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="actions", db_index=False
+    )
     kind = models.CharField(_("类别"), max_length=10, choices=ActionKind.choices)
     authority = models.CharField(_("作出机关"), max_length=200, blank=True)
     decided_on = models.DateField(_("日期"), null=True, blank=True)
