@@ -1,4 +1,4 @@
-"""Dropping a model's plain index and creating it again, inside a transaction.
+"""Dropping indexes and foreign keys for a large load and restoring them, in its transaction.
 
 A large load inserts faster into a table without its secondary indexes and
 then builds each index with one sort (agencies.importing, agencies.search_index).
@@ -46,3 +46,43 @@ def create(model, name: str) -> None:
 def exists(model, name: str) -> bool:
     with connection.cursor() as cursor:
         return name in connection.introspection.get_constraints(cursor, model._meta.db_table)
+
+
+def drop_foreign_keys(models) -> list[tuple[str, str, str]]:
+    """PostgreSQL: drop the foreign keys declared on these models' tables.
+
+    Returns what `restore_foreign_keys()` needs. A PostgreSQL foreign key is
+    checked by a trigger, once per inserted row (Django defers them to
+    commit); adding the key back afterwards checks every row in one join,
+    several times faster for millions of rows. Dropping takes an exclusive
+    lock on the referenced tables as well, until commit. SQLite checks a key
+    with one cheap primary-key probe per row: nothing to gain there.
+    """
+    if connection.vendor != "postgresql":
+        return []
+    tables = [model._meta.db_table for model in models]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        # Checks already queued for commit must run first: PostgreSQL won't
+        # alter a table that has pending trigger events.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) "
+            "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "WHERE k.contype = 'f' AND k.conrelid = ANY(%s::regclass[]) "
+            "ORDER BY c.relname, k.conname",
+            [tables],
+        )
+        dropped = cursor.fetchall()
+        for table, name, _definition in dropped:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    return dropped
+
+
+def restore_foreign_keys(dropped: list[tuple[str, str, str]]) -> None:
+    """Add back what drop_foreign_keys() dropped; fails if any row breaks a key."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table, name, definition in dropped:
+            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")

@@ -10,15 +10,16 @@ The limits are lowered here so a directory of a dozen agencies is "large".
 """
 
 import pytest
+from django.db import connection
 from django.db.models import Count
 from django.http import QueryDict
 
 from agencies import dbindexes, importing, search, search_index
 from agencies.enums import Status
-from agencies.models import Agency
+from agencies.models import Agency, Phone
 from agencies.search_filters import SearchHitFilter
 from agencies.search_models import SearchGramCount, SearchToken
-from tests.factories import add_name, make_agency, make_uscc
+from tests.factories import add_name, add_phone, make_agency, make_uscc
 
 
 def gram_counts_from_rows() -> dict:
@@ -118,13 +119,48 @@ def test_a_bulk_load_rebuilds_the_indexes_and_counts(monkeypatch, client):
     assert results.count == 10
 
 
+def foreign_keys() -> set[tuple[str, str]]:
+    found = set()
+    with connection.cursor() as cursor:
+        for model in (Agency, *importing._DEFERRED_KEY_MODELS):
+            table = model._meta.db_table
+            for name, info in connection.introspection.get_constraints(cursor, table).items():
+                if info["foreign_key"]:
+                    found.add((table, name))
+    return found
+
+
 @pytest.mark.django_db
-def test_a_failed_bulk_load_keeps_the_gram_index(monkeypatch):
+def test_a_failed_bulk_load_keeps_the_indexes_and_keys(monkeypatch):
+    keys = foreign_keys()
     monkeypatch.setattr(importing, "BULK_MIN_CREATED", 2)
     bad = [*records(6), {"uscc": "not a code", "name": "坏记录"}]
     summary = importing.import_records(bad, batch_size=2)
     assert summary.failed and not Agency.objects.exists()
     assert indexes_exist()
+    assert foreign_keys() == keys
+
+
+@pytest.mark.django_db
+def test_a_bulk_load_links_shared_numbers_once_and_keeps_its_keys(monkeypatch, client):
+    """Numbers shared across batches, and one the directory already had, end up
+    as one number each; the number page lists every agency that uses it."""
+    keys = foreign_keys()
+    existing = make_agency("既有资产管理有限公司")
+    add_phone(existing, "0731-88880000")
+    monkeypatch.setattr(importing, "BULK_MIN_CREATED", 3)
+    batch = records(9)
+    for i, record in enumerate(batch):
+        record["phones"] = ["400-800-1234", "0731 8888 0000", f"1390731{i:04d}"]
+
+    summary = importing.import_records(batch, batch_size=2)
+
+    assert summary.created == 9, summary.problems
+    assert foreign_keys() == keys
+    assert Phone.objects.count() == 2 + 9
+    page = client.get("/phone/073188880000/").content.decode()
+    assert all(name in page for name in [existing.name, *(r["name"] for r in batch)])
+    assert len(client.get("/api/v1/phones/4008001234").json()["agencies"]) == 9
 
 
 def test_build_is_pure_and_needs_no_agency():
