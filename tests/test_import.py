@@ -292,6 +292,22 @@ def test_a_failed_import_exits_non_zero(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_dead_database_gets_a_message_not_a_traceback(tmp_path):
+    path = write_jsonl(tmp_path / "data.jsonl", {"uscc": A, "name": "好记录"})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_agencies", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        # Nothing listens on port 9 of this machine: the connection is refused.
+        env={**os.environ, "DATABASE_URL": "postgres://postgres@127.0.0.1:9/none"},
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "数据库出错，导入没有完成，数据库没有任何改动。" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.django_db
 def test_skip_invalid_writes_the_rest(tmp_path):
     path = write_jsonl(tmp_path / "data.jsonl", *BAD_SECOND_RECORD)

@@ -7,6 +7,7 @@ record, --dry-run, Ctrl-C or SIGTERM leave the database exactly as it was.
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from agencies import importing
 
@@ -65,6 +66,12 @@ class Command(BaseCommand):
         except importing.Interrupted:
             raise CommandError(
                 "导入被终止（SIGTERM），数据库没有任何改动。", returncode=143
+            ) from None
+        except DatabaseError as error:
+            # The database is down or refused a statement: the transaction is
+            # gone with it, so nothing was written. Say so instead of a traceback.
+            raise CommandError(
+                f"数据库出错，导入没有完成，数据库没有任何改动。数据库的原话：{error}".strip()
             ) from None
         finally:
             if progress:
