@@ -369,10 +369,20 @@ class Hit:
 
 @dataclass
 class Facet:
+    param: str  # the query parameter it sets: "province" or "status"
     value: str
     label: str
     count: int
     selected: bool = False
+
+    @property
+    def choose(self) -> dict:
+        """For {% querystring request.GET facet.choose %}: this value, from page 1."""
+        return {self.param: self.value, "page": None}
+
+    @property
+    def clear(self) -> dict:
+        return {self.param: None, "page": None}
 
 
 @dataclass
@@ -459,13 +469,19 @@ def search_names(folded: str, filterset, *, page: int = 1, page_size: int = 20) 
     names = dict(Province.objects.filter(code__in=province_counts).values_list("code", "name"))
     results.provinces = sorted(
         (
-            Facet(code, names.get(code, code), n, code == province)
+            Facet("province", code, names.get(code, code), n, code == province)
             for code, n in province_counts.items()
         ),
         key=lambda facet: (-facet.count, facet.value),
     )
     results.statuses = [
-        Facet(status.value, str(status.label), status_counts[status.value], status in statuses)
+        Facet(
+            "status",
+            status.value,
+            str(status.label),
+            status_counts[status.value],
+            status in statuses,
+        )
         for status in Status
         if status.value in status_counts
     ]

@@ -284,8 +284,17 @@ def test_name_page_shows_kind_results_and_facets(client, directory):  # noqa: F8
     assert "找到 4 家机构" in text
     assert directory["changsha_zc"].name in text
     # Facet links keep the query.
-    assert "?q=%E9%95%B7%E6%B2%99&amp;status=" in text or "q=%E9%95%B7%E6%B2%99" in text
+    assert 'href="?q=%E9%95%B7%E6%B2%99&amp;province=43"' in text
     assert not response.cookies
+
+
+def test_facet_links_narrow_and_widen_from_the_first_page(client, directory):  # noqa: F811
+    text = client.get("/search/", {"q": "长沙", "province": "43", "page": "2"}).content.decode()
+    q = "q=%E9%95%BF%E6%B2%99"
+    # The chosen province offers 不限: the same query without it, from page 1.
+    assert f'<a class="reset" href="?{q}">不限</a>' in text
+    # A status narrows within the chosen province, also from page 1.
+    assert f'href="?{q}&amp;province=43&amp;status=%E5%AD%98%E7%BB%AD"' in text
 
 
 def test_sample_records_show_the_badge(client, directory):  # noqa: F811
