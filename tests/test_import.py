@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agencies import importing, phones, search_index, uscc
+from agencies.importing import parallel
 from agencies.models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
 from tests.factories import add_phone, make_agency
 
@@ -595,7 +596,7 @@ def test_import_records_api():
 
 @pytest.mark.django_db
 def test_checking_in_a_child_process_gives_the_same_result(tmp_path):
-    if not importing._can_fork():
+    if not parallel._can_fork():
         pytest.skip("needs fork() without other threads")
     lines = (DATA / "agencies.jsonl").read_text(encoding="utf-8")
     path = tmp_path / "data.jsonl"

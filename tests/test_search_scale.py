@@ -16,6 +16,7 @@ from django.http import QueryDict
 
 from agencies import dbindexes, importing, search, search_index
 from agencies.enums import Status
+from agencies.importing import writing
 from agencies.models import Agency, Phone
 from agencies.search_filters import SearchHitFilter
 from agencies.search_models import SearchGramCount, SearchToken
@@ -99,7 +100,7 @@ def test_counts_follow_import_refresh_delete_and_rebuild():
 def test_a_bulk_load_rebuilds_the_indexes_and_counts(monkeypatch, client):
     make_agency("既有资产管理有限公司")
     search_index.refresh(Agency.objects.values_list("id", flat=True))
-    monkeypatch.setattr(importing, "BULK_MIN_CREATED", 3)
+    monkeypatch.setattr(writing, "BULK_MIN_CREATED", 3)
     went_bulk = []
     original = search_index.IndexWriter.go_bulk
     monkeypatch.setattr(
@@ -122,7 +123,7 @@ def test_a_bulk_load_rebuilds_the_indexes_and_counts(monkeypatch, client):
 def foreign_keys() -> set[tuple[str, str]]:
     found = set()
     with connection.cursor() as cursor:
-        for model in (Agency, *importing._DEFERRED_KEY_MODELS):
+        for model in (Agency, *writing._DEFERRED_KEY_MODELS):
             table = model._meta.db_table
             for name, info in connection.introspection.get_constraints(cursor, table).items():
                 if info["foreign_key"]:
@@ -133,7 +134,7 @@ def foreign_keys() -> set[tuple[str, str]]:
 @pytest.mark.django_db
 def test_a_failed_bulk_load_keeps_the_indexes_and_keys(monkeypatch):
     keys = foreign_keys()
-    monkeypatch.setattr(importing, "BULK_MIN_CREATED", 2)
+    monkeypatch.setattr(writing, "BULK_MIN_CREATED", 2)
     bad = [*records(6), {"uscc": "not a code", "name": "坏记录"}]
     summary = importing.import_records(bad, batch_size=2)
     assert summary.failed and not Agency.objects.exists()
@@ -148,7 +149,7 @@ def test_a_bulk_load_links_shared_numbers_once_and_keeps_its_keys(monkeypatch, c
     keys = foreign_keys()
     existing = make_agency("既有资产管理有限公司")
     add_phone(existing, "0731-88880000")
-    monkeypatch.setattr(importing, "BULK_MIN_CREATED", 3)
+    monkeypatch.setattr(writing, "BULK_MIN_CREATED", 3)
     batch = records(9)
     for i, record in enumerate(batch):
         record["phones"] = ["400-800-1234", "0731 8888 0000", f"1390731{i:04d}"]

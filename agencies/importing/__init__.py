@@ -1,0 +1,92 @@
+"""Reading, checking and writing agency records (JSON Lines or CSV); see docs/import-format.md.
+
+The pipeline streams: records are read one at a time, checked, and written in
+batches of BATCH_SIZE with a fixed number of queries per batch, so memory stays
+flat and a million-record file runs at thousands of records a second. The whole
+import is one transaction: a bad record (unless skipped), a dry run, an error
+or a signal rolls everything back.
+
+Every problem is a `Problem` whose text reads `FILE:LINE: field: message`, in
+plain Chinese, because the people fixing the files are not programmers.
+"""
+
+from .checking import (
+    ActionEntry,
+    CleanRecord,
+    ClientEntry,
+    PhoneEntry,
+    ProvinceResolver,
+    capital_in_wan,
+    check_record,
+    parse_bool,
+    parse_date,
+    parse_url,
+    phone_key,
+)
+from .parallel import PARALLEL_MIN_BYTES, PARALLEL_MIN_RECORDS
+from .reading import (
+    ACTION_FIELDS,
+    CLIENT_FIELDS,
+    CSV_FIELDS,
+    CSV_SUFFIXES,
+    FIELDS,
+    JSONL_SUFFIXES,
+    LIST_SEPARATOR,
+    PHONE_FIELDS,
+    Problem,
+    RawRecord,
+    check_file,
+    detect_encoding,
+    estimate_records,
+    file_format,
+    os_error_text,
+    read_file,
+)
+from .writing import (
+    BATCH_SIZE,
+    BULK_MIN_CREATED,
+    ImportSummary,
+    Interrupted,
+    import_files,
+    import_records,
+    stop_on_sigterm,
+)
+
+__all__ = [
+    "ACTION_FIELDS",
+    "BATCH_SIZE",
+    "BULK_MIN_CREATED",
+    "CLIENT_FIELDS",
+    "CSV_FIELDS",
+    "CSV_SUFFIXES",
+    "FIELDS",
+    "JSONL_SUFFIXES",
+    "LIST_SEPARATOR",
+    "PARALLEL_MIN_BYTES",
+    "PARALLEL_MIN_RECORDS",
+    "PHONE_FIELDS",
+    "ActionEntry",
+    "CleanRecord",
+    "ClientEntry",
+    "ImportSummary",
+    "Interrupted",
+    "PhoneEntry",
+    "Problem",
+    "ProvinceResolver",
+    "RawRecord",
+    "capital_in_wan",
+    "check_file",
+    "check_record",
+    "detect_encoding",
+    "estimate_records",
+    "file_format",
+    "import_files",
+    "import_records",
+    "os_error_text",
+    "parse_bool",
+    "parse_date",
+    "parse_url",
+    "phone_key",
+    "read_file",
+    "stop_on_sigterm",
+]

@@ -1,0 +1,561 @@
+"""Checking one record: field parsers, check_record() and ProvinceResolver."""
+
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from .. import phones as phones_lib
+from .. import search_index
+from .. import uscc as uscc_lib
+from ..enums import ActionKind, NameKind, Status
+from ..models import Agency, AgencyName, AgencyPhone, Client, Province, RegulatoryAction
+from .reading import (
+    ACTION_FIELDS,
+    CLIENT_FIELDS,
+    FIELDS,
+    PHONE_FIELDS,
+    Problem,
+    RawRecord,
+    _Invalid,
+    _type_name,
+)
+
+# Plain agency text columns; max lengths come from the model so they cannot drift.
+_AGENCY_TEXT = (
+    "name",
+    "city",
+    "entity_type",
+    "legal_representative",
+    "registered_capital",
+    "registration_authority",
+    "address",
+    "business_scope",
+    "source",
+)
+_AGENCY_DATES = ("established_on", "retrieved_on")
+
+
+def _max_length(model, name: str) -> int | None:
+    return model._meta.get_field(name).max_length
+
+
+# business_scope is a TextField: no limit.
+_AGENCY_MAX = {name: _max_length(Agency, name) or sys.maxsize for name in _AGENCY_TEXT}
+_NAME_MAX = _max_length(AgencyName, "name")
+_URL_MAX = _max_length(Agency, "source_url")
+_PHONE_MAX = {
+    "number": _max_length(AgencyPhone, "number_as_reported"),
+    "label": _max_length(AgencyPhone, "label"),
+    "source": _max_length(AgencyPhone, "source"),
+}
+_CLIENT_NAME_MAX = _max_length(Client, "name")
+_ACTION_MAX = {
+    "authority": _max_length(RegulatoryAction, "authority"),
+    "document_number": _max_length(RegulatoryAction, "document_number"),
+}
+
+
+def _show(value: str, limit: int = 40) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def _text(value, max_length: int | None = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    elif not isinstance(value, str):
+        raise _Invalid(f"应为文本，这里是{_type_name(value)}。")
+    value = value.strip()
+    if max_length is not None and len(value) > max_length:
+        raise _Invalid(f"太长了：最多 {max_length} 个字符，这里有 {len(value)} 个。")
+    return value
+
+
+# Control characters are never meant, NUL breaks PostgreSQL, and lone surrogates
+# (possible through JSON "\ud800" escapes) cannot be stored as UTF-8 at all.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _scan_unstorable(value, where: str, report) -> None:
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            report(where, "含有不可见的控制字符，请删去。")
+    elif isinstance(value, list):
+        for index, item in enumerate(value, 1):
+            _scan_unstorable(item, f"{where}[{index}]", report)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _scan_unstorable(item, f"{where}.{key}" if where else str(key), report)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(value) -> str | None:
+    """The date as ISO text, checked. Dates stay text through the pipeline: that is what
+    SQLite stores and COPY reads, and text crosses the process boundary for free."""
+    text = _text(value)
+    if not text:
+        return None
+    if not _ISO_DATE.fullmatch(text):
+        raise _Invalid(f"日期格式应为 YYYY-MM-DD，这里是“{_show(text)}”。")
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise _Invalid(f"没有这一天：“{text}”。") from None
+    return text
+
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+@lru_cache(maxsize=4096)
+def _url_problem(text: str) -> str:
+    if not text.lower().startswith(("http://", "https://")):
+        return f"网址应以 http:// 或 https:// 开头，这里是“{_show(text)}”。"
+    try:
+        _url_validator(text)
+    except ValidationError:
+        return f"不是有效的网址：“{_show(text)}”。"
+    return ""
+
+
+def parse_url(value) -> str:
+    text = _text(value, _URL_MAX)
+    if text:
+        problem = _url_problem(text)
+        if problem:
+            raise _Invalid(problem)
+    return text
+
+
+_TRUE = {"true", "1", "yes", "y", "是", "真"}
+_FALSE = {"false", "0", "no", "n", "否", "假", ""}
+
+
+def parse_bool(value) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        folded = value.strip().lower()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+    raise _Invalid(f"应为 true 或 false，这里是“{_show(str(value))}”。")
+
+
+# The parsers fold case and width and build translated labels on every call;
+# files repeat a handful of spellings, so remember them.
+_parse_status = lru_cache(maxsize=256)(Status.parse)
+_parse_action_kind = lru_cache(maxsize=256)(ActionKind.parse)
+
+_CAPITAL_NOISE = re.compile(r"[\s,()]")
+_CAPITAL = re.compile(r"(\d+(?:\.\d+)?)(亿|万)?(元)?(人民币)?(元)?")
+_WAN_LIMIT = Decimal(10) ** 12  # max_digits=16 with decimal_places=4 leaves 12 integer digits
+_FOUR_PLACES = Decimal("0.0001")
+
+
+@lru_cache(maxsize=8192)
+def capital_in_wan(text: str) -> Decimal | None:
+    """The registered capital in 万元 when the text states a renminbi amount with a unit.
+
+    "1000万人民币" → 1000, "500万元" → 500, "1亿元" → 10000, "5000000元" → 500.
+    Foreign currencies ("300万美元") and bare numbers (unit unknown) give None:
+    a wrong figure would be worse than none.
+    """
+    cleaned = _CAPITAL_NOISE.sub("", unicodedata.normalize("NFKC", text or ""))
+    match = _CAPITAL.fullmatch(cleaned.removeprefix("人民币"))
+    if not match:
+        return None
+    number, unit, yuan, rmb, yuan_after = match.groups()
+    if not (unit or yuan or rmb or yuan_after):
+        return None
+    amount = Decimal(number)
+    if unit == "亿":
+        amount *= 10000
+    elif unit is None:
+        amount /= 10000
+    amount = amount.quantize(_FOUR_PLACES)
+    return amount if amount < _WAN_LIMIT else None
+
+
+@lru_cache(maxsize=65536)
+def phone_key(raw: str) -> tuple[str, str] | None:
+    """(key, kind) exactly as agencies.phones.normalize gives them, without the
+    region and carrier look-ups the importer does not store."""
+    return phones_lib.classify(raw)
+
+
+class PhoneEntry(NamedTuple):
+    key: str
+    kind: str
+    number: str
+    # Evidence fields the file gives; the rest fall back to the record's source.
+    given: dict
+
+
+class ClientEntry(NamedTuple):
+    name: str
+    given: dict
+
+
+class ActionEntry(NamedTuple):
+    identity: tuple  # (kind, authority, decided_on, document_number)
+    given: dict
+
+
+@dataclass(slots=True)
+class CleanRecord:
+    origin: str
+    line: int
+    uscc: str  # "" when the code is missing or wrong
+    values: dict  # Agency attname -> value, only for the keys the record gives
+    province_text: str  # as the file wrote it; resolved by ProvinceResolver
+    names: list[tuple[str, str]]
+    phones: list[PhoneEntry]
+    clients: list[ClientEntry]
+    actions: list[ActionEntry]
+    problems: list[Problem]
+    derived_province: str = ""  # from the USCC; used only when the agency is new
+    # (name, status, search_index.build(...)) for a clean record: the search
+    # index rows of the agency it creates, computed in the checking process.
+    search: tuple | None = None
+
+
+_ALLOWED = frozenset(FIELDS)
+_PHONE_ALLOWED = frozenset(PHONE_FIELDS)
+_CLIENT_ALLOWED = frozenset(CLIENT_FIELDS)
+_ACTION_ALLOWED = frozenset(ACTION_FIELDS)
+
+
+def check_record(raw: RawRecord) -> CleanRecord:
+    """Everything about a record that needs no database; see ProvinceResolver for the rest.
+
+    The result carries its problems; with any, it must not be written.
+    """
+    origin, line, data = raw.origin, raw.line, raw.data
+    problems: list[Problem] = list(raw.problems or ())
+    if data is None:
+        return CleanRecord(origin, line, "", {}, "", [], [], [], [], problems)
+
+    def report(field_name: str, message: str) -> None:
+        problems.append(Problem(origin, line, field_name, message))
+
+    if raw.scan:
+        _scan_unstorable(data, "", report)
+    for key in data.keys() - _ALLOWED:
+        report(str(key), "不认识的字段（可用的字段见 docs/import-format.md）。")
+
+    code = ""
+    if "uscc" not in data:
+        report("uscc", "缺少统一社会信用代码。")
+    else:
+        try:
+            code = uscc_lib.validate(_text(data["uscc"]))
+        except (_Invalid, uscc_lib.UsccError) as exc:
+            report("uscc", exc.message)
+
+    values: dict = {}
+    if "name" not in data:
+        report("name", "缺少机构名称。")
+    for key in _AGENCY_TEXT:
+        if key in data:
+            value = data[key]
+            # The common case inline: this runs for every field of every record.
+            if type(value) is str and len(value) <= _AGENCY_MAX[key]:
+                values[key] = value.strip()
+                continue
+            try:
+                values[key] = _text(value, _AGENCY_MAX[key])
+            except _Invalid as exc:
+                report(key, exc.message)
+    if values.get("name") == "":
+        report("name", "机构名称不能为空。")
+    if "registered_capital" in values:
+        wan = capital_in_wan(values["registered_capital"])
+        values["registered_capital_wan"] = None if wan is None else str(wan)
+    for key in _AGENCY_DATES:
+        if key in data:
+            try:
+                values[key] = parse_date(data[key])
+            except _Invalid as exc:
+                report(key, exc.message)
+    if "source_url" in data:
+        try:
+            values["source_url"] = parse_url(data["source_url"])
+        except _Invalid as exc:
+            report("source_url", exc.message)
+    if "status" in data:
+        try:
+            text = _text(data["status"])
+        except _Invalid as exc:
+            report("status", exc.message)
+        else:
+            status = _parse_status(text) if text else Status.OTHER
+            if status is None:
+                allowed = "、".join(Status.values)
+                report("status", f"不认识的登记状态“{_show(text)}”，可用：{allowed}。")
+            else:
+                values["status"] = status.value
+    if "is_sample" in data:
+        try:
+            values["is_sample"] = parse_bool(data["is_sample"])
+        except _Invalid as exc:
+            report("is_sample", exc.message)
+    province_text = ""
+    try:
+        province_text = _text(data.get("province"))
+    except _Invalid as exc:
+        report("province", exc.message)
+
+    names = []
+    for key, kind in (("former_names", NameKind.FORMER), ("aliases", NameKind.ALIAS)):
+        for index, item in _items(data, key, report):
+            try:
+                text = _text(item, _NAME_MAX)
+            except _Invalid as exc:
+                report(f"{key}[{index}]", exc.message)
+                continue
+            if text and (kind.value, text) not in names:
+                names.append((kind.value, text))
+
+    phones, seen_keys = [], set()
+    for index, item in _items(data, "phones", report):
+        entry = _phone(item, f"phones[{index}]", report)
+        if entry and entry.key not in seen_keys:
+            seen_keys.add(entry.key)
+            phones.append(entry)
+
+    clients, seen_clients = [], set()
+    for index, item in _items(data, "clients", report):
+        entry = _client(item, f"clients[{index}]", report)
+        if entry and entry.name not in seen_clients:
+            seen_clients.add(entry.name)
+            clients.append(entry)
+
+    actions, seen_actions = [], set()
+    for index, item in _items(data, "actions", report):
+        entry = _action(item, f"actions[{index}]", report)
+        if entry and entry.identity not in seen_actions:
+            seen_actions.add(entry.identity)
+            actions.append(entry)
+
+    search = None
+    if not problems:
+        # Only used if the record creates its agency, when the row's name and
+        # status are exactly these; otherwise the writer reindexes from the
+        # database. Folding and pinyin are a large part of an import's work.
+        status = values.get("status", Status.OTHER.value)
+        search = (values["name"], status, search_index.build(values["name"], status, names))
+    return CleanRecord(
+        origin,
+        line,
+        code,
+        values,
+        province_text,
+        names,
+        phones,
+        clients,
+        actions,
+        problems,
+        search=search,
+    )
+
+
+class ProvinceResolver:
+    """Settles a record's province, the one check that needs the database.
+
+    Remembers what each spelling resolved to, so an import asks the database
+    once per distinct spelling rather than once per record.
+    """
+
+    def __init__(self):
+        self._codes: set[str] | None = None
+        self._lookup: dict[str, str | _Invalid] = {}
+
+    def code(self, text: str) -> str:
+        """The code of the province a file names ("43", "湖南省", "湖南", "湘", "hunan")."""
+        found = self._lookup.get(text)
+        if found is None:
+            found = self._lookup[text] = self._find(text)
+        if isinstance(found, _Invalid):
+            raise found
+        return found
+
+    @staticmethod
+    def _find(text: str) -> str | _Invalid:
+        matches = list(Province.objects.by_code_or_name(text))
+        if len(matches) > 1:
+            exact = [p for p in matches if text in (p.name, p.short_name, p.short_name_alt, p.slug)]
+            if len(exact) != 1:
+                names = "、".join(p.name for p in matches)
+                return _Invalid(f"“{_show(text)}”可能是多个省份（{names}），请写全称或代码。")
+            matches = exact
+        if not matches:
+            return _Invalid(
+                f"不认识的省份“{_show(text)}”：请写省级行政区名称或两位代码，如“湖南省”或“43”。"
+            )
+        return matches[0].code
+
+    def resolve(self, record: CleanRecord) -> None:
+        """Set the record's province, or add a problem to it."""
+        if record.province_text:
+            try:
+                # Given wins over the USCC's region: agencies move, codes stay.
+                record.values["province_id"] = self.code(record.province_text)
+            except _Invalid as exc:
+                record.problems.append(Problem(record.origin, record.line, "province", exc.message))
+        elif record.uscc:
+            derived = uscc_lib.province_code(record.uscc)
+            if self._codes is None:
+                self._codes = set(Province.objects.values_list("code", flat=True))
+            if derived in self._codes:
+                record.derived_province = derived
+            else:
+                record.problems.append(
+                    Problem(
+                        record.origin,
+                        record.line,
+                        "province",
+                        f"统一社会信用代码第3–4位“{derived}”不是省级行政区代码，"
+                        "无法推出省份，请填写 province。",
+                    )
+                )
+
+
+def _items(data: dict, key: str, report) -> Iterable[tuple[int, object]]:
+    """A list's items numbered from 1, as a person counts them in the messages."""
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        report(key, f"应为列表，这里是{_type_name(value)}。")
+        return ()
+    return enumerate(value, 1)
+
+
+def _object(item, where: str, allowed: frozenset, report) -> dict | None:
+    if not isinstance(item, dict):
+        report(where, f"应为对象 {{…}}，这里是{_type_name(item)}。")
+        return None
+    for key in item.keys() - allowed:
+        report(f"{where}.{key}", "不认识的字段。")
+    return item
+
+
+def _given(item: dict, where: str, parsers: dict, report) -> dict | None:
+    """The optional fields an item gives, parsed; None if any is wrong."""
+    given, ok = {}, True
+    for key, parse in parsers.items():
+        if key in item:
+            try:
+                given[key] = parse(item[key])
+            except _Invalid as exc:
+                report(f"{where}.{key}", exc.message)
+                ok = False
+    return given if ok else None
+
+
+_PHONE_GIVEN = {
+    "label": lambda value: _text(value, _PHONE_MAX["label"]),
+    "source": lambda value: _text(value, _PHONE_MAX["source"]),
+    "source_url": parse_url,
+    "reported_on": parse_date,
+}
+_CLIENT_GIVEN = {"since": parse_date, "until": parse_date, "source_url": parse_url}
+_ACTION_GIVEN = {"summary": _text, "source_url": parse_url}
+
+
+def _phone(item, where: str, report) -> PhoneEntry | None:
+    if isinstance(item, str):
+        item = {"number": item}
+    if _object(item, where, _PHONE_ALLOWED, report) is None:
+        return None
+    parsed = None
+    try:
+        number = _text(item.get("number"), _PHONE_MAX["number"])
+    except _Invalid as exc:
+        report(f"{where}.number", exc.message)
+    else:
+        parsed = phone_key(number) if number else None
+        if parsed is None:
+            message = f"不是有效的电话号码：“{_show(number)}”。" if number else "缺少电话号码。"
+            report(f"{where}.number", message)
+    given = _given(item, where, _PHONE_GIVEN, report) if len(item) > 1 else {}
+    if parsed is None or given is None:
+        return None
+    return PhoneEntry(parsed[0], parsed[1], number, given)
+
+
+def _client(item, where: str, report) -> ClientEntry | None:
+    if isinstance(item, str):
+        item = {"name": item}
+    if _object(item, where, _CLIENT_ALLOWED, report) is None:
+        return None
+    name = None
+    try:
+        name = _text(item.get("name"), _CLIENT_NAME_MAX) or None
+    except _Invalid as exc:
+        report(f"{where}.name", exc.message)
+    else:
+        if name is None:
+            report(f"{where}.name", "缺少委托方名称。")
+    given = _given(item, where, _CLIENT_GIVEN, report)
+    if given is not None:
+        since, until = given.get("since"), given.get("until")
+        if since and until and since > until:
+            report(f"{where}.until", f"结束日期 {until} 早于起始日期 {since}。")
+            given = None
+    if name is None or given is None:
+        return None
+    return ClientEntry(name, given)
+
+
+def _action(item, where: str, report) -> ActionEntry | None:
+    if _object(item, where, _ACTION_ALLOWED, report) is None:
+        return None
+    ok = True
+    kind = None
+    try:
+        text = _text(item.get("kind"))
+    except _Invalid as exc:
+        report(f"{where}.kind", exc.message)
+        ok = False
+    else:
+        kind = _parse_action_kind(text) if text else None
+        if kind is None:
+            allowed = "、".join(f"{k.value}（{k.label}）" for k in ActionKind)
+            shown = f"不认识的类别“{_show(text)}”" if text else "缺少类别"
+            report(f"{where}.kind", f"{shown}，可用：{allowed}。")
+            ok = False
+    identity = {}
+    for key, parse in (
+        ("authority", lambda value: _text(value, _ACTION_MAX["authority"])),
+        ("decided_on", parse_date),
+        ("document_number", lambda value: _text(value, _ACTION_MAX["document_number"])),
+    ):
+        try:
+            identity[key] = parse(item.get(key))
+        except _Invalid as exc:
+            report(f"{where}.{key}", exc.message)
+            ok = False
+    given = _given(item, where, _ACTION_GIVEN, report)
+    if not ok or given is None:
+        return None
+    return ActionEntry(
+        (kind.value, identity["authority"], identity["decided_on"], identity["document_number"]),
+        given,
+    )
