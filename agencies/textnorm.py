@@ -231,3 +231,18 @@ def clean_input(raw: str, limit: int = 200) -> str:
     reaches a query.
     """
     return _CONTROL.sub("", raw or "")[:limit].strip()
+
+
+SORT_KEY_MAX = 200
+
+
+def sort_key(name: str) -> str:
+    """What a list "by name" sorts on: the name's toneless pinyin, syllable by syllable.
+
+    ``长沙鑫达资产管理有限公司`` → ``chang sha xin da zi chan guan li``. Sorting
+    the characters themselves would follow code points, an order no reader
+    knows; pinyin is the dictionary order. Company forms are left out, as in
+    search, so the trade name decides.
+    """
+    folded = fold_name(name) or basic_fold(name)
+    return " ".join(syllables(folded))[:SORT_KEY_MAX]

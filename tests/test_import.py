@@ -245,6 +245,23 @@ def test_search_index_is_refreshed_for_changed_agencies_only(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_imported_names_list_in_pinyin_order_and_a_rename_moves_them(client):
+    importing.import_records(
+        [
+            {"uscc": A, "name": "株洲甲商务咨询有限公司"},
+            {"uscc": D, "name": "长沙乙商务咨询有限公司"},
+        ]
+    )
+    html = client.get("/provinces/hunan/").content.decode()
+    assert html.index("长沙乙") < html.index("株洲甲")
+
+    summary = importing.import_records([{"uscc": D, "name": "资兴乙商务咨询有限公司"}])
+    assert summary.updated == 1
+    html = client.get("/provinces/hunan/").content.decode()
+    assert html.index("株洲甲") < html.index("资兴乙")
+
+
+@pytest.mark.django_db
 def test_existing_rows_made_elsewhere_are_matched():
     agency = make_agency(uscc=A, name="长沙测试资产管理有限公司")
     add_phone(agency, "13900001234")

@@ -85,6 +85,26 @@ def test_province_page_lists_filters_and_sorts(client, hunan_agency):
     assert html.index("株洲示例商务咨询") < html.index("长沙示例资产管理")
 
 
+def test_province_page_sorts_names_in_pinyin_order(client, hunan_agency):
+    # In code-point order 株 (U+682A) and 岳 (U+5CB3) come before 长 (U+957F);
+    # a reader looks for 长沙 under c, before 岳阳 (y) and 株洲 (zh).
+    make_agency("株洲示例商务咨询有限公司")
+    make_agency("岳阳示例信息咨询有限公司")
+    make_agency("爱心示例咨询有限公司")
+
+    html = client.get("/provinces/hunan/").content.decode()
+    names = ["爱心示例", "长沙示例资产管理", "岳阳示例", "株洲示例"]
+    assert [html.index(n) for n in names] == sorted(html.index(n) for n in names)
+
+
+def test_renaming_an_agency_moves_it_in_the_list(client, hunan_agency):
+    other = make_agency("株洲示例商务咨询有限公司")
+    other.name = "安化示例商务咨询有限公司"
+    other.save(update_fields=["name"])
+    html = client.get("/provinces/hunan/").content.decode()
+    assert html.index("安化示例") < html.index("长沙示例资产管理")
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from .. import phones as phones_lib
-from .. import search_index
+from .. import search_index, textnorm
 from .. import uscc as uscc_lib
 from ..enums import ActionKind, NameKind, Status
 from ..models import Agency, AgencyName, AgencyPhone, Client, Province, RegulatoryAction
@@ -284,6 +284,8 @@ def check_record(raw: RawRecord) -> CleanRecord:
                 report(key, exc.message)
     if values.get("name") == "":
         report("name", "机构名称不能为空。")
+    elif "name" in values:
+        values["name_sort"] = textnorm.sort_key(values["name"])
     if "registered_capital" in values:
         wan = capital_in_wan(values["registered_capital"])
         values["registered_capital_wan"] = None if wan is None else str(wan)
