@@ -88,11 +88,10 @@ def build(
     variants.extend((_KIND_OF_NAME.get(kind, EntryKind.ALIAS), other) for kind, other in names)
     seen = set()
     for kind, text in variants:
-        folded = textnorm.fold_name(text)
+        folded, sylls = textnorm.read_name(text)
         if not folded or (kind, folded) in seen:
             continue
         seen.add((kind, folded))
-        sylls = textnorm.syllables(folded)
         letters = textnorm.initials(folded, sylls)
         entries.append((str(kind), folded[:200], f" {' '.join(sylls)} "[:1200], letters[:200]))
         is_name = kind == EntryKind.NAME

@@ -236,6 +236,18 @@ def clean_input(raw: str, limit: int = 200) -> str:
 SORT_KEY_MAX = 200
 
 
+@lru_cache(maxsize=1024)
+def read_name(name: str) -> tuple[str, tuple[str, ...]]:
+    """(fold_name(name), its syllables): what both search and sorting need of a name.
+
+    Cached because the import asks twice for each record's name, once for the
+    sort key and once for the search rows, and folding plus pinyin is the
+    larger part of checking a record.
+    """
+    folded = fold_name(name)
+    return folded, tuple(syllables(folded))
+
+
 def sort_key(name: str) -> str:
     """What a list "by name" sorts on: the name's toneless pinyin, syllable by syllable.
 
@@ -244,5 +256,7 @@ def sort_key(name: str) -> str:
     knows; pinyin is the dictionary order. Company forms are left out, as in
     search, so the trade name decides.
     """
-    folded = fold_name(name) or basic_fold(name)
-    return " ".join(syllables(folded))[:SORT_KEY_MAX]
+    folded, sylls = read_name(name)
+    if not folded:  # nothing but a company form: sort on what there is
+        sylls = syllables(basic_fold(name))
+    return " ".join(sylls)[:SORT_KEY_MAX]

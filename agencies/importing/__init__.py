@@ -44,7 +44,6 @@ from .reading import (
 )
 from .writing import (
     BATCH_SIZE,
-    BULK_MIN_CREATED,
     ImportSummary,
     Interrupted,
     import_files,
@@ -55,7 +54,6 @@ from .writing import (
 __all__ = [
     "ACTION_FIELDS",
     "BATCH_SIZE",
-    "BULK_MIN_CREATED",
     "CLIENT_FIELDS",
     "CSV_FIELDS",
     "CSV_SUFFIXES",

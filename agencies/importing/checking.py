@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -334,26 +335,9 @@ def check_record(raw: RawRecord) -> CleanRecord:
             if text and (kind.value, text) not in names:
                 names.append((kind.value, text))
 
-    phones, seen_keys = [], set()
-    for index, item in _items(data, "phones", report):
-        entry = _phone(item, f"phones[{index}]", report)
-        if entry and entry.key not in seen_keys:
-            seen_keys.add(entry.key)
-            phones.append(entry)
-
-    clients, seen_clients = [], set()
-    for index, item in _items(data, "clients", report):
-        entry = _client(item, f"clients[{index}]", report)
-        if entry and entry.name not in seen_clients:
-            seen_clients.add(entry.name)
-            clients.append(entry)
-
-    actions, seen_actions = [], set()
-    for index, item in _items(data, "actions", report):
-        entry = _action(item, f"actions[{index}]", report)
-        if entry and entry.identity not in seen_actions:
-            seen_actions.add(entry.identity)
-            actions.append(entry)
+    phones = _entries(data, "phones", _phone, attrgetter("key"), report)
+    clients = _entries(data, "clients", _client, attrgetter("name"), report)
+    actions = _entries(data, "actions", _action, attrgetter("identity"), report)
 
     search = None
     if not problems:
@@ -447,6 +431,16 @@ def _items(data: dict, key: str, report) -> Iterable[tuple[int, object]]:
         report(key, f"应为列表，这里是{_type_name(value)}。")
         return ()
     return enumerate(value, 1)
+
+
+def _entries(data: dict, key: str, parse, identity, report) -> list:
+    """The items of a list that parse, each identity once: the first one wins."""
+    found: dict = {}
+    for index, item in _items(data, key, report):
+        entry = parse(item, f"{key}[{index}]", report)
+        if entry is not None:
+            found.setdefault(identity(entry), entry)
+    return list(found.values())
 
 
 def _object(item, where: str, allowed: frozenset, report) -> dict | None:
