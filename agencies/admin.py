@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from . import search_index
 from .models import Agency, AgencyName, AgencyPhone, Client, Phone, Province, RegulatoryAction
+from .search import index as search_index
 
 
 class AgencyNameInline(admin.TabularInline):

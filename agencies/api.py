@@ -21,15 +21,11 @@ from django.views.decorators.csrf import csrf_exempt
 from . import phones
 from . import uscc as uscc_lib
 from .enums import NameKind, PhoneKind, Status
-from .search import (
-    KIND_NAME,
-    KIND_PHONE,
-    KIND_USCC,
-    classify,
-    phone_links,
-    search_names,
-)
-from .search_filters import AgencyListFilter, SearchHitFilter
+from .filters import AgencyListFilter
+from .models import Agency, AgencyPhone
+from .search.filters import SearchHitFilter
+from .search.present import search_names
+from .search.understand import InputKind, classify
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -234,8 +230,9 @@ def _name_results(request, folded: str) -> dict:
     filterset = SearchHitFilter(request.GET)
     _check_filters(filterset)
     results = search_names(folded, filterset, page=page, page_size=page_size)
-    if results.count and results.page != page:
-        raise ApiError(404, f"没有第 {page} 页：共 {results.num_pages} 页。", "page")
+    if results.page and results.page.number != page:
+        pages = results.page.paginator.num_pages
+        raise ApiError(404, f"没有第 {page} 页：共 {pages} 页。", "page")
     summaries = [agency_summary(request, hit.agency) for hit in results.hits]
     return _paged(request, results.count, page, page_size, summaries, results.partial)
 
@@ -244,15 +241,13 @@ def _name_results(request, folded: str) -> dict:
 def search(request):
     query = classify(request.GET.get("q"))
     body = {"query": query.text, "kind": query.kind}
-    if query.kind == KIND_PHONE:
-        links = phone_links(query.phone.key)
+    if query.kind == InputKind.PHONE:
+        links = list(AgencyPhone.objects.for_number(query.phone.key))
         body.update(
             _unpaged([agency_summary(request, link.agency) for link in links]),
             phone=phone_summary(query.phone),
         )
-    elif query.kind == KIND_USCC:
-        from .models import Agency
-
+    elif query.kind == InputKind.USCC:
         agency = None
         if not query.uscc_error:
             agency = Agency.objects.for_listing().filter(uscc=query.uscc).first()
@@ -266,7 +261,7 @@ def search(request):
                 "found": agency is not None,
             },
         )
-    elif query.kind == KIND_NAME:
+    elif query.kind == InputKind.NAME:
         body.update(_name_results(request, query.folded))
     else:
         body.update(_unpaged([]))
@@ -275,8 +270,6 @@ def search(request):
 
 @api_view
 def agency_list(request):
-    from .models import Agency
-
     folded = classify(request.GET.get("q")).folded if request.GET.get("q") else ""
     if folded:
         return _name_results(request, folded)
@@ -293,8 +286,6 @@ def agency_list(request):
 
 @api_view
 def agency_detail(request, uscc):
-    from .models import Agency
-
     try:
         code = uscc_lib.validate(uscc[:40])
     except uscc_lib.UsccError as error:
@@ -310,7 +301,7 @@ def phone_detail(request, key):
     number = phones.normalize(key)
     if number is None:
         raise ApiError(404, f"“{key[:40]}”不是一个能识别的电话号码。")
-    links = phone_links(number.key)
+    links = list(AgencyPhone.objects.for_number(number.key))
     return {
         **phone_summary(number),
         "shared": len({link.agency_id for link in links}) > 1,

@@ -4,9 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _unindex(sender, instance, **kwargs):
-    from . import search_index
+    from .search import index
 
-    search_index.remove([instance.pk])
+    index.remove([instance.pk])
 
 
 class AgenciesConfig(AppConfig):

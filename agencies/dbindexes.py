@@ -1,7 +1,7 @@
 """Dropping indexes and foreign keys for a large load and restoring them, in its transaction.
 
 A large load inserts faster into a table without its secondary indexes and
-then builds each index with one sort (agencies.importing, agencies.search_index).
+then builds each index with one sort (agencies.importing, agencies.search.index).
 The schema editor can't be used for this: SQLite's refuses to run inside
 atomic(). The SQL is plain enough to write from the model's `Meta.indexes`.
 """

@@ -1,7 +1,9 @@
-"""Province-page filters. A thin layer: each filter hands over to a queryset method.
+"""Directory filters (the province page, the API's agency list) and the fields they share
+with search's filters. A thin layer: each filter hands over to a queryset method.
 
 Not strict: a bad value (unknown status, a sort key we don't offer) is ignored
-and the page shows the corrected list instead of an error.
+and the page shows the corrected list instead of an error; the API reads
+`form.errors` to answer 400.
 """
 
 import django_filters
@@ -9,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .enums import Status
-from .models import Agency
+from .models import Agency, Province
 
 SORT_CHOICES = [
     ("name", _("名称")),
@@ -69,3 +71,76 @@ class ProvinceAgencyFilter(TolerantFilterSet):
 
     def filter_sort(self, queryset, name, value):
         return queryset.sorted_by(value)
+
+
+class ProvinceField(forms.CharField):
+    """A province by code (43, 430000), name (湖南省, 湖南), short name (湘) or slug (hunan)."""
+
+    default_error_messages = {
+        "unknown": _("没有这个省份：“%(value)s”。可以用代码（如 43）、名称或拼音。")
+    }
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        province = Province.objects.by_code_or_name(value).order_by("code").first()
+        if province is None:
+            raise forms.ValidationError(
+                self.error_messages["unknown"], code="unknown", params={"value": value[:40]}
+            )
+        return province
+
+
+class StatusListField(forms.MultipleChoiceField):
+    """Repeated (?status=存续&status=在业) or comma-separated; labels and synonyms accepted."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", Status.choices)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        items = []
+        for item in super().to_python(value):
+            for part in item.replace("，", ",").split(","):
+                if part.strip():
+                    parsed = Status.parse(part)
+                    items.append(parsed.value if parsed else part.strip()[:20])
+        return list(dict.fromkeys(items))
+
+
+class ProvinceFilter(django_filters.Filter):
+    field_class = ProvinceField
+
+
+class StatusFilter(django_filters.MultipleChoiceFilter):
+    field_class = StatusListField
+
+
+class SelectedValues:
+    """The chosen province and statuses, for highlighting facets."""
+
+    @property
+    def province(self):
+        return self.valid_data().get("province")
+
+    @property
+    def statuses(self) -> list[str]:
+        return self.valid_data().get("status") or []
+
+
+class AgencyListFilter(SelectedValues, TolerantFilterSet):
+    """/api/v1/agencies without a query: the registry filtered, in credit-code order."""
+
+    province = ProvinceFilter(method="filter_province", label=_("省份"))
+    status = StatusFilter(method="filter_status", label=_("登记状态"))
+
+    class Meta:
+        model = Agency
+        fields: list[str] = []
+
+    def filter_province(self, queryset, name, value):
+        return queryset.in_province(value) if value else queryset
+
+    def filter_status(self, queryset, name, value):
+        return queryset.with_status(value) if value else queryset

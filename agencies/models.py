@@ -9,9 +9,9 @@ from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import textnorm
 from . import uscc as uscc_lib
 from .enums import ActionKind, NameKind, PhoneKind, Status
+from .search import textnorm
 
 
 class ProvinceQuerySet(models.QuerySet):
@@ -250,6 +250,17 @@ class Phone(models.Model):
         return reverse("agencies:phone-detail", kwargs={"key": self.key})
 
 
+class AgencyPhoneQuerySet(models.QuerySet):
+    def for_number(self, key: str):
+        """Every agency that uses the number (a phones key), with the evidence, in one query."""
+        return (
+            self.filter(phone__key=key)
+            .select_related("agency__province", "phone")
+            # Credit-code order: the same on every database, whatever its collation.
+            .order_by("agency__uscc")
+        )
+
+
 class AgencyPhone(models.Model):
     """The evidence that an agency uses a number: who said so, where and when."""
 
@@ -264,6 +275,8 @@ class AgencyPhone(models.Model):
     source = models.CharField(_("来源"), max_length=200, blank=True)
     source_url = models.URLField(_("来源网址"), max_length=500, blank=True)
     reported_on = models.DateField(_("报告日期"), null=True, blank=True)
+
+    objects = AgencyPhoneQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("机构电话")
@@ -328,5 +341,6 @@ class RegulatoryAction(models.Model):
         return (self.kind, self.authority, self.decided_on, self.document_number)
 
 
-# --- Name-search index (owned by the search work; see agencies/search_models.py) ---
-from .search_models import SearchEntry, SearchToken  # noqa: E402, F401
+# The name-search index's models live with the rest of search (agencies/search/);
+# importing them here is how Django finds them for this app.
+from .search.models import SearchEntry, SearchGramCount, SearchToken  # noqa: E402, F401

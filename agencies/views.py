@@ -3,6 +3,8 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
+from portal.paging import ForgivingPageMixin
+
 from . import uscc as uscc_lib
 from .enums import Status
 from .filters import ProvinceAgencyFilter
@@ -30,7 +32,7 @@ class ProvinceListView(ListView):
         return Province.objects.with_agency_counts().order_by("code")
 
 
-class ProvinceDetailView(ListView):
+class ProvinceDetailView(ForgivingPageMixin, ListView):
     """A province's agencies, filtered and sorted through the FilterSet."""
 
     template_name = "agencies/province_detail.html"
@@ -48,13 +50,6 @@ class ProvinceDetailView(ListView):
         base = Agency.objects.for_listing().in_province(self.province).sorted_by("name")
         self.filterset = ProvinceAgencyFilter(self.request.GET, queryset=base)
         return self.filterset.qs
-
-    def paginate_queryset(self, queryset, page_size):
-        # A page number past the end (or not a number) shows the last / first
-        # page instead of a 404: the list is the same, only the position moved.
-        paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
-        page = paginator.get_page(self.request.GET.get("page"))
-        return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -11,6 +11,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 
+from portal.paging import ForgivingPageMixin
+
 from . import seo
 from .models import Article, Category, Tag
 from .rendering import fill_live_stats
@@ -25,20 +27,11 @@ def home_crumbs() -> list[tuple[str, str]]:
     return [(_("首页"), reverse("agencies:home")), (_("权利与规则"), reverse("articles:index"))]
 
 
-class ArticleListMixin:
-    """Shared by the three list pages: paging that never fails, canonical URL, breadcrumbs.
-
-    A page number that is not a number or is past the end shows the nearest
-    real page instead of an error (Paginator.get_page).
-    """
+class ArticleListMixin(ForgivingPageMixin):
+    """Shared by the three list pages: paging that never fails, canonical URL, breadcrumbs."""
 
     paginate_by = 12
     context_object_name = "articles"
-
-    def paginate_queryset(self, queryset, page_size):
-        paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
-        return paginator, page, page.object_list, page.has_other_pages()
 
     def get_crumbs(self) -> list[tuple[str, str]]:
         return home_crumbs()

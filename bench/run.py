@@ -270,20 +270,22 @@ def _city(record) -> str:
 def in_process(inputs: dict[str, list[str]]) -> dict:
     from django.http import QueryDict
 
-    from agencies import search
-    from agencies.models import Agency
-    from agencies.search_filters import AgencyListFilter, SearchHitFilter
+    from agencies.filters import AgencyListFilter
+    from agencies.models import Agency, AgencyPhone
+    from agencies.search.filters import SearchHitFilter
+    from agencies.search.present import search_names
+    from agencies.search.understand import classify
 
     def phone(value):
-        key = search.classify(value).phone.key
-        return search.phone_links(key)
+        key = classify(value).phone.key
+        return list(AgencyPhone.objects.for_number(key))
 
     def uscc(value):
-        return Agency.objects.for_listing().filter(uscc=search.classify(value).uscc).first()
+        return Agency.objects.for_listing().filter(uscc=classify(value).uscc).first()
 
     def name(value):
-        folded = search.classify(value).folded
-        return search.search_names(folded, SearchHitFilter(QueryDict()))
+        folded = classify(value).folded
+        return search_names(folded, SearchHitFilter(QueryDict()))
 
     def listing(value):
         filterset = AgencyListFilter(

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from agencies import search_index
 from agencies.enums import NameKind, Status
+from agencies.search import index as search_index
 from tests.factories import add_name, add_phone, make_agency
 
 # key: (name, province, status, former names, aliases, phones)

@@ -20,9 +20,10 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agencies import importing, phones, search_index, uscc
+from agencies import importing, phones, uscc
 from agencies.importing import parallel
 from agencies.models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
+from agencies.search import index as search_index
 from tests.factories import add_phone, make_agency
 
 ROOT = Path(__file__).resolve().parent.parent

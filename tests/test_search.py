@@ -3,10 +3,14 @@
 import pytest
 from django.http import QueryDict
 
-from agencies import search, search_index, textnorm
 from agencies.enums import Status
-from agencies.search_filters import SearchHitFilter
-from agencies.search_models import SearchEntry, SearchToken
+from agencies.models import AgencyPhone
+from agencies.search import index as search_index
+from agencies.search import textnorm
+from agencies.search.filters import SearchHitFilter
+from agencies.search.models import SearchEntry, SearchToken
+from agencies.search.present import search_names
+from agencies.search.understand import InputKind, classify
 from tests.factories import add_name, make_agency
 from tests.search_fixtures import build_directory, directory  # noqa: F401
 
@@ -56,7 +60,7 @@ NAME_QUERIES = [
 
 def run(folded: str, data: str = "", page: int = 1, page_size: int = 20):
     filterset = SearchHitFilter(QueryDict(data))
-    return search.search_names(folded, filterset, page=page, page_size=page_size)
+    return search_names(folded, filterset, page=page, page_size=page_size)
 
 
 def keys_of(results, agencies) -> list[str]:
@@ -66,8 +70,8 @@ def keys_of(results, agencies) -> list[str]:
 
 @pytest.mark.parametrize(("query", "expected"), NAME_QUERIES)
 def test_name_search_quality(directory, query, expected):  # noqa: F811
-    classified = search.classify(query)
-    assert classified.kind == search.KIND_NAME
+    classified = classify(query)
+    assert classified.kind == InputKind.NAME
     results = run(classified.folded)
     assert keys_of(results, directory) == expected
     assert results.count == len(expected)
@@ -81,7 +85,7 @@ def test_name_search_quality(directory, query, expected):  # noqa: F811
     ],
 )
 def test_initials(directory, query, includes, excludes):  # noqa: F811
-    found = keys_of(run(search.classify(query).folded), directory)
+    found = keys_of(run(classify(query).folded), directory)
     assert set(includes) <= set(found)
     assert not set(excludes) & set(found)
 
@@ -125,10 +129,11 @@ def test_pagination(directory):  # noqa: F811
     first = run("长沙", page=1, page_size=3)
     second = run("长沙", page=2, page_size=3)
     assert first.count == second.count == 4
-    assert first.num_pages == 2 and first.has_next and not second.has_next
+    assert first.page.paginator.num_pages == 2
+    assert first.page.has_next() and not second.page.has_next()
     assert keys_of(first, directory) + keys_of(second, directory) == CHANGSHA
-    beyond = run("长沙", page=99, page_size=3)
-    assert beyond.page == 2
+    assert run("长沙", page=99, page_size=3).page.number == 2
+    assert run("长沙", page="abc", page_size=3).page.number == 1
 
 
 def test_refresh_replaces_old_names(directory):  # noqa: F811
@@ -184,21 +189,21 @@ def test_rebuild_matches_refresh(directory):  # noqa: F811
     ],
 )
 def test_classify(raw, kind):
-    assert search.classify(raw).kind == kind
+    assert classify(raw).kind == kind
 
 
 def test_classify_digits_that_are_not_a_number():
-    classified = search.classify("1234567")
+    classified = classify("1234567")
     assert classified.kind == "name" and classified.not_a_number
 
 
 def test_classify_uscc_variants(directory):  # noqa: F811
     code = directory["xinda"].uscc
     spaced = " ".join([code[:4], code[4:8], code[8:12], code[12:]]).lower()
-    classified = search.classify(spaced)
+    classified = classify(spaced)
     assert classified.kind == "uscc" and classified.uscc == code and not classified.uscc_error
     wrong = code[:17] + ("0" if code[17] != "0" else "1")
-    typo = search.classify(wrong)
+    typo = classify(wrong)
     assert typo.kind == "uscc" and typo.uscc_error and typo.uscc_expected == code
 
 
@@ -236,10 +241,10 @@ def test_phone_forms_redirect_to_number_page(client, directory, raw):  # noqa: F
     ],
 )
 def test_phone_lookup(directory, raw, key, expected):  # noqa: F811
-    classified = search.classify(raw)
+    classified = classify(raw)
     assert classified.kind == "phone" and classified.phone.key == key
     by_id = {agency.id: k for k, agency in directory.items()}
-    assert {by_id[link.agency_id] for link in search.phone_links(key)} == expected
+    assert {by_id[link.agency_id] for link in AgencyPhone.objects.for_number(key)} == expected
 
 
 def test_uscc_found_redirects(client, directory):  # noqa: F811

@@ -4,7 +4,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agencies import phones, search, textnorm
+from agencies import phones
+from agencies.search import textnorm
+from agencies.search.understand import classify
 from tests.search_fixtures import build_directory
 
 SETTINGS = settings(
@@ -77,7 +79,7 @@ def test_every_written_form_has_the_same_key(number, style, separator):
 @given(st.integers(0, 5), st.sampled_from([" ", "-", ".", ""]))
 def test_every_written_form_finds_the_same_agencies(client, style, separator):
     written = written_forms("13907310000", style, separator)
-    classified = search.classify(written)
+    classified = classify(written)
     assert classified.kind == "phone" and classified.phone.key == "13907310000"
     response = client.get("/api/v1/search", {"q": written})
     assert response.json()["phone"]["key"] == "13907310000"

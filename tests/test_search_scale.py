@@ -3,7 +3,7 @@
 - Gram counts (`SearchGramCount`) give the totals and facets of one-gram
   queries, so they must always equal the gram rows they summarise, whatever
   wrote the index: import, bulk load, refresh, delete, rebuild.
-- A broad query (more candidates than search.SCAN_LIMIT) checks only the
+- A broad query (more candidates than candidates.SCAN_LIMIT) checks only the
   best candidates and says so on the page and in the API.
 
 The limits are lowered here so a directory of a dozen agencies is "large".
@@ -14,12 +14,15 @@ from django.db import connection
 from django.db.models import Count
 from django.http import QueryDict
 
-from agencies import dbindexes, importing, search, search_index
+from agencies import dbindexes, importing
 from agencies.enums import Status
 from agencies.importing import writing
 from agencies.models import Agency, Phone
-from agencies.search_filters import SearchHitFilter
-from agencies.search_models import SearchGramCount, SearchToken
+from agencies.search import candidates
+from agencies.search import index as search_index
+from agencies.search.filters import SearchHitFilter
+from agencies.search.models import SearchGramCount, SearchToken
+from agencies.search.present import search_names
 from tests.factories import add_name, add_phone, make_agency, make_uscc
 
 
@@ -116,7 +119,7 @@ def test_a_bulk_load_rebuilds_the_indexes_and_counts(monkeypatch, client):
     # The rebuilt agency index serves the province page as before.
     assert client.get("/provinces/hunan/").status_code == 200
     assert_counts_consistent()
-    results = search.search_names("资产管理", SearchHitFilter(QueryDict()))
+    results = search_names("资产管理", SearchHitFilter(QueryDict()))
     assert results.count == 10
 
 
@@ -176,8 +179,8 @@ def test_build_is_pure_and_needs_no_agency():
 @pytest.fixture
 def broad(db, monkeypatch):
     """12 agencies named 资产管理 (8 in Hunan, 4 in Hubei); more than 5 is broad."""
-    monkeypatch.setattr(search, "SCAN_LIMIT", 5)
-    monkeypatch.setattr(search, "_COUNT_CAP", 6)
+    monkeypatch.setattr(candidates, "SCAN_LIMIT", 5)
+    monkeypatch.setattr(candidates, "_COUNT_CAP", 6)
     agencies = [make_agency(f"长沙第{i}资产管理有限公司") for i in range(8)]
     agencies += [make_agency(f"武汉第{i}资产管理有限公司", "42") for i in range(4)]
     search_index.refresh(a.id for a in agencies)
@@ -185,14 +188,14 @@ def broad(db, monkeypatch):
 
 
 def test_a_broad_query_checks_only_the_best_candidates(broad):
-    results = search.search_names("资产管理", SearchHitFilter(QueryDict()))
+    results = search_names("资产管理", SearchHitFilter(QueryDict()))
     assert results.broad and results.partial
     assert results.count == 5
     assert len(results.hits) == 5
 
 
 def test_a_filter_that_narrows_a_broad_query_gives_exact_results(broad):
-    results = search.search_names("资产管理", SearchHitFilter(QueryDict("province=42")))
+    results = search_names("资产管理", SearchHitFilter(QueryDict("province=42")))
     assert results.broad and not results.partial
     assert results.count == 4
     assert {hit.agency.province_id for hit in results.hits} == {"42"}
@@ -201,7 +204,7 @@ def test_a_filter_that_narrows_a_broad_query_gives_exact_results(broad):
 def test_a_narrow_query_is_exact_with_facet_counts(broad):
     make_agency("长沙唯一信息咨询有限公司")
     search_index.refresh(Agency.objects.filter(name__contains="唯一").values_list("id", flat=True))
-    results = search.search_names("唯一信息", SearchHitFilter(QueryDict()))
+    results = search_names("唯一信息", SearchHitFilter(QueryDict()))
     assert not results.broad and results.count == 1
     assert [(f.value, f.count) for f in results.provinces] == [("43", 1)]
 
@@ -229,4 +232,4 @@ def test_one_gram_totals_come_from_the_counts(broad):
     # Counted rows would say 12; the stored count is what the page shows, so
     # a stale count would be visible here.
     SearchGramCount.objects.filter(gram="资产", province_code="42").update(n=40)
-    assert search.search_names("资产", SearchHitFilter(QueryDict())).count == 48
+    assert search_names("资产", SearchHitFilter(QueryDict())).count == 48

@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from .. import phones as phones_lib
-from .. import search_index, textnorm
 from .. import uscc as uscc_lib
 from ..enums import ActionKind, NameKind, Status
 from ..models import Agency, AgencyName, AgencyPhone, Client, Province, RegulatoryAction
+from ..search import index as search_index
+from ..search import textnorm
 from .reading import (
     ACTION_FIELDS,
     CLIENT_FIELDS,

@@ -13,9 +13,10 @@ from operator import itemgetter
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .. import dbindexes, search_index
+from .. import dbindexes
 from ..models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
-from ..search_models import SearchEntry
+from ..search import index as search_index
+from ..search.models import SearchEntry
 from .checking import _FOUR_PLACES, CleanRecord, ProvinceResolver
 from .parallel import (
     PARALLEL_MIN_BYTES,

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from agencies import textnorm
+from agencies.search import textnorm
 
 
 def fill_name_sort(apps, schema_editor):

@@ -1,13 +1,13 @@
-"""Recompute the name-search index from the registry (after a change to agencies.textnorm)."""
+"""Recompute the name-search index (after a change to agencies.search.textnorm)."""
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from agencies import search_index
+from agencies.search import index as search_index
 
 
 class Command(BaseCommand):
-    help = "重建名称搜索索引（修改了 agencies/textnorm.py 的折叠规则之后运行）。"
+    help = "重建名称搜索索引（修改了 agencies/search/textnorm.py 的折叠规则之后运行）。"
 
     def handle(self, *args, **options):
         with transaction.atomic():

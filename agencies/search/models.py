@@ -1,4 +1,4 @@
-"""The name-search index: derived rows, rebuilt by `agencies.search_index.refresh()`.
+"""The name-search index: derived rows, kept in step by `agencies.search.index`.
 
 Why not pg_trgm or FTS5: both index trigrams, and neither can answer a one-
 or two-character query (长沙, 催收) from its index; SQLite's FTS5 and
@@ -31,16 +31,6 @@ class EntryKind(models.TextChoices):
     ALIAS = "alias", _("对外使用的名称")
 
 
-class MatchTier(models.IntegerChoices):
-    """How well an agency matches; lower is better. Part of `SearchToken.rank`."""
-
-    EXACT = 0, _("名称完全一致")
-    PREFIX = 1, _("名称开头一致")
-    SUBSTRING = 2, _("名称包含")
-    OTHER_NAME = 3, _("曾用名或别名包含")
-    PINYIN = 4, _("拼音一致")
-
-
 class SearchEntry(models.Model):
     """One searchable name of an agency (current, former or alias), folded."""
 
@@ -48,7 +38,7 @@ class SearchEntry(models.Model):
         "agencies.Agency", on_delete=models.CASCADE, related_name="search_entries"
     )
     kind = models.CharField(max_length=10, choices=EntryKind.choices)
-    # agencies.textnorm.fold_name(): what LIKE '%query%' verification runs on.
+    # agencies.search.textnorm.fold_name(): what LIKE '%query%' verification runs on.
     folded = models.CharField(max_length=200)
     # " hu nan chang sha " — spaces at both ends so a syllable-aligned match is
     # LIKE '% chang sha %'.
@@ -100,9 +90,7 @@ class SearchToken(models.Model):
     gram = models.CharField(max_length=64)
     province_code = models.CharField(max_length=2)
     status = models.CharField(max_length=4)
-    # MatchTier * 512 + (dead ? 256 : 0) + min(len(name), 255): ordering by
-    # rank gives exact, prefix, substring, other names, pinyin; live before
-    # dead; shorter (closer) names first.
+    # The result order for this gram: see agencies.search.rank.
     rank = models.PositiveIntegerField()
 
     objects = SearchTokenQuerySet.as_manager()
@@ -124,13 +112,6 @@ class SearchToken(models.Model):
         return self.gram
 
 
-def rank_value(tier: int, is_live: bool, name: str) -> int:
-    return tier * 512 + (0 if is_live else 256) + min(len(name), 255)
-
-
-RANK_TIER_UNIT = 512
-
-
 class SearchGramCount(models.Model):
     """How many agencies have a gram, per province and status.
 
@@ -138,7 +119,7 @@ class SearchGramCount(models.Model):
     ``changsha``) takes its total and both facets from here: a few dozen rows
     instead of counting the gram's index entries, which for 资产 or 咨询 in a
     million-agency directory are hundreds of thousands. Kept in step with
-    `SearchToken` by agencies.search_index, in the same transaction.
+    `SearchToken` by agencies.search.index, in the same transaction.
     """
 
     pk = models.CompositePrimaryKey("gram", "province_code", "status")

@@ -10,19 +10,17 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import phones
-from .search import (
-    KIND_NAME,
-    KIND_PHONE,
-    KIND_USCC,
-    classify,
-    matching_articles,
-    phone_links,
-    search_names,
-)
-from .search_filters import SearchHitFilter
+from articles.models import Article
+
+from .. import phones
+from ..models import Agency, AgencyPhone
+from .filters import SearchHitFilter
+from .present import search_names
+from .understand import InputKind, classify
 
 PAGE_SIZE = 20
+# Rights articles shown under name results.
+ARTICLE_LIMIT = 5
 
 # Rights articles the number page links to (slugs of the articles app).
 PHONE_ADVICE = [
@@ -36,23 +34,14 @@ PHONE_ADVICE = [
 ]
 
 
-def _page_number(raw) -> int:
-    try:
-        return max(1, int(str(raw or "1")[:6]))
-    except ValueError:
-        return 1
-
-
 def search(request):
     query = classify(request.GET.get("q"))
     context = {"query": query.text, "classified": query}
-    if query.kind == KIND_PHONE:
+    if query.kind == InputKind.PHONE:
         # The number page lists every agency behind the number (or says there
         # is none) and explains the number itself: always the best answer.
         return redirect("agencies:phone-detail", key=query.phone.key)
-    if query.kind == KIND_USCC:
-        from .models import Agency
-
+    if query.kind == InputKind.USCC:
         if not query.uscc_error:
             agency = Agency.objects.filter(uscc=query.uscc).first()
             if agency is not None:
@@ -63,16 +52,17 @@ def search(request):
             context["suggestion"] = (
                 Agency.objects.filter(uscc=query.uscc_expected).only("uscc", "name").first()
             )
-    elif query.kind == KIND_NAME:
+    elif query.kind == InputKind.NAME:
         filterset = SearchHitFilter(request.GET)
         results = search_names(
-            query.folded, filterset, page=_page_number(request.GET.get("page")), page_size=PAGE_SIZE
+            query.folded, filterset, page=request.GET.get("page"), page_size=PAGE_SIZE
         )
         context.update(
             results=results,
+            page_obj=results.page,
             filterset=filterset,
             invalid_filters=sorted(filterset.form.errors),
-            articles=matching_articles(query.text),
+            articles=Article.objects.published().matching(query.text)[:ARTICLE_LIMIT],
         )
     return render(request, "agencies/search.html", context)
 
@@ -86,7 +76,7 @@ def phone_detail(request, key):
         )
     if number.key != key:
         return redirect("agencies:phone-detail", key=number.key, permanent=True)
-    links = phone_links(number.key)
+    links = list(AgencyPhone.objects.for_number(number.key))
     context = {
         "query": number.display,
         "number": number,

@@ -1,4 +1,4 @@
-"""Keeps the name-search index (agencies.search_models) in step with the registry.
+"""Keeps the name-search index (agencies.search.models) in step with the registry.
 
 Writers (the admin, sample data) call `refresh(agency_ids)` after changing
 agencies, names or aliases, inside the same transaction. The import keeps one
@@ -19,16 +19,12 @@ from itertools import islice, pairwise, repeat
 from django.db import connection
 from django.db.models import Count
 
-from . import dbindexes, textnorm
-from .enums import NameKind, Status
-from .search_models import (
-    EntryKind,
-    MatchTier,
-    SearchEntry,
-    SearchGramCount,
-    SearchToken,
-    rank_value,
-)
+from .. import dbindexes
+from ..enums import NameKind, Status
+from ..models import Agency, AgencyName
+from . import textnorm
+from .models import EntryKind, SearchEntry, SearchGramCount, SearchToken
+from .rank import Tier, rank_value, with_tier
 
 PINYIN_PREFIX = ":p:"
 # Per-agency row: ranked and counted for multi-gram queries.
@@ -82,7 +78,7 @@ def build(
     entries: list[tuple] = []
     tokens: dict[str, int] = {}
     is_live = status in _LIVE
-    base = rank_value(0, is_live, name)
+    base = rank_value(Tier.EXACT, is_live, name)
     tokens[AGENCY_GRAM] = base
     variants = [(EntryKind.NAME, name)]
     variants.extend((_KIND_OF_NAME.get(kind, EntryKind.ALIAS), other) for kind, other in names)
@@ -97,17 +93,17 @@ def build(
         is_name = kind == EntryKind.NAME
         for i, gram in enumerate(text_grams(folded)):
             if not is_name:
-                tier = MatchTier.OTHER_NAME
+                tier = Tier.OTHER_NAME
             elif gram == folded:
-                tier = MatchTier.EXACT
+                tier = Tier.EXACT
             elif i == 0:
-                tier = MatchTier.PREFIX
+                tier = Tier.PREFIX
             else:
-                tier = MatchTier.SUBSTRING
-            rank = base + tier * 512
+                tier = Tier.SUBSTRING
+            rank = with_tier(base, tier)
             if tokens.get(gram, rank + 1) > rank:
                 tokens[gram] = rank
-        pinyin_rank = base + MatchTier.PINYIN * 512
+        pinyin_rank = with_tier(base, Tier.PINYIN)
         for gram in pinyin_grams(sylls):
             gram = _gram_limit(gram)
             if gram not in tokens:
@@ -135,8 +131,6 @@ def rebuild(progress=None) -> int:
     Run inside a transaction: the gram index is dropped while the rows are
     written and created again at the end (see IndexWriter.go_bulk()).
     """
-    from .models import Agency
-
     SearchToken.objects.all().delete()
     SearchEntry.objects.all().delete()
     SearchGramCount.objects.all().delete()
@@ -200,8 +194,6 @@ class IndexWriter:
             self._refresh_batch(ids[start : start + _BATCH], fresh)
 
     def _refresh_batch(self, ids: list[int], fresh: bool) -> None:
-        from .models import Agency, AgencyName
-
         if not fresh:
             self.forget(ids)
         rows = Agency.objects.filter(id__in=ids).values_list("id", "name", "status", "province_id")

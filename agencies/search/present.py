@@ -1,0 +1,166 @@
+"""Step 4 of a query: what a results page (or the API) shows.
+
+`search_names()` runs a name query for one page: the total, the province and
+status facets, and the page's hits with how each matched. The number page's
+and the credit-code answer's queries live on the models' querysets
+(`AgencyPhone.objects.for_number()`, `Agency.objects.for_listing()`).
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page
+from django.db.models import Count
+
+from portal.paging import CappedPaginator, CountedRows
+
+from ..enums import Status
+from ..models import Agency, AgencyName, Province
+from . import rank, textnorm
+from .candidates import Matches, matching
+from .models import SearchGramCount
+from .rank import Tier
+
+
+@dataclass
+class Hit:
+    agency: Agency
+    tier: Tier
+    # The former name or alias that matched, when the current name did not.
+    matched_name: str = ""
+
+    @property
+    def tier_label(self) -> str:
+        return str(self.tier.label)
+
+    @property
+    def by_pinyin(self) -> bool:
+        return self.tier == Tier.PINYIN
+
+
+@dataclass
+class Facet:
+    param: str  # the query parameter it sets: "province" or "status"
+    value: str
+    label: str
+    count: int
+    selected: bool = False
+
+    @property
+    def choose(self) -> dict:
+        """For {% querystring request.GET facet.choose %}: this value, from page 1."""
+        return {self.param: self.value, "page": None}
+
+    @property
+    def clear(self) -> dict:
+        return {self.param: None, "page": None}
+
+
+@dataclass
+class NameResults:
+    folded: str
+    count: int = 0
+    # One page of Hits (portal.paging), or None when nothing matched.
+    page: Page | None = None
+    provinces: list[Facet] = field(default_factory=list)
+    statuses: list[Facet] = field(default_factory=list)
+    # A broad query (see candidates.SCAN_LIMIT): facets list what the filters
+    # allow but carry no counts; partial: `count` covers only the candidates
+    # checked, so it is a lower bound.
+    broad: bool = False
+    partial: bool = False
+
+    @property
+    def hits(self) -> list[Hit]:
+        return list(self.page.object_list) if self.page else []
+
+
+def search_names(folded: str, filterset, *, page=1, page_size: int = 20) -> NameResults:
+    """Count, facets and one page of the agencies matching `folded`.
+
+    `filterset`: a SearchHitFilter over the request's parameters; its valid
+    province and status narrow the hits (invalid ones are ignored). `page`: a
+    number as typed; one that is not a number or past the end gives the
+    nearest real page (`results.page.number` says which). A fixed number of
+    queries whatever the data: the gram counts, the grouped count, province
+    names, the page, its agencies, and former names when needed.
+    """
+    results = NameResults(folded)
+    if not folded:
+        return results
+    selected = filterset.province
+    province = selected.code if selected else ""
+    statuses = filterset.statuses
+    # The filters go into matching(): a broad query applies them while scanning.
+    found = matching(folded, province, statuses)
+    results.broad, results.partial = found.broad, found.partial
+    results.count, results.provinces, results.statuses = _tally(found, province, statuses)
+    if results.count:
+        rows = filterset.apply(found.queryset).order_by("search_rank", "agency_id")
+
+        def fetch(offset: int, limit: int) -> list[Hit]:
+            return _hits(folded, rows, offset, limit)
+
+        paginator = CappedPaginator(CountedRows(results.count, fetch), page_size)
+        results.page = paginator.get_page(page)
+    return results
+
+
+def _tally(found: Matches, province: str, statuses) -> tuple[int, list[Facet], list[Facet]]:
+    """The total within the filters, and the province and status facets: one grouped query.
+
+    Each facet counts with the *other* filter applied, so after choosing a
+    province the page still shows how many results every other province has.
+    """
+    province_counts: dict[str, int] = {}
+    status_counts: dict[str, int] = {}
+    total = 0
+    if found.tally_gram is not None:
+        grouped = SearchGramCount.objects.filter(gram=found.tally_gram).values_list(
+            "province_code", "status", "n"
+        )
+    else:
+        grouped = (
+            found.queryset.order_by()
+            .values_list("province_code", "status")
+            .annotate(n=Count("agency_id"))
+        )
+    for code, status, n in grouped:
+        if not statuses or status in statuses:
+            province_counts[code] = province_counts.get(code, 0) + n
+        if not province or code == province:
+            status_counts[status] = status_counts.get(status, 0) + n
+            if not statuses or status in statuses:
+                total += n
+    names = dict(Province.objects.filter(code__in=province_counts).values_list("code", "name"))
+    province_facets = sorted(
+        (
+            Facet("province", code, names.get(code, code), n, code == province)
+            for code, n in province_counts.items()
+        ),
+        key=lambda facet: (-facet.count, facet.value),
+    )
+    status_facets = [
+        Facet("status", status.value, str(status.label), status_counts[status], status in statuses)
+        for status in Status
+        if status.value in status_counts
+    ]
+    return total, province_facets, status_facets
+
+
+def _hits(folded: str, rows, offset: int, limit: int) -> list[Hit]:
+    """One page of ranked rows as Hits, with the matching former name where that matched."""
+    page = list(rows.values_list("agency_id", "search_rank")[offset : offset + limit])
+    ids = [agency_id for agency_id, _ in page]
+    agencies = Agency.objects.for_listing().in_bulk(ids)
+    tiers = {agency_id: rank.tier_of(value) for agency_id, value in page}
+    other_names: dict[int, list[str]] = {}
+    wanted = [i for i in ids if tiers[i] == Tier.OTHER_NAME]
+    if wanted:
+        for agency_id, name in AgencyName.objects.filter(agency_id__in=wanted).values_list(
+            "agency_id", "name"
+        ):
+            if folded in textnorm.fold_name(name):
+                other_names.setdefault(agency_id, []).append(name)
+    return [
+        Hit(agencies[i], tiers[i], (other_names.get(i) or [""])[0]) for i in ids if i in agencies
+    ]

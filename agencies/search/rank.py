@@ -1,0 +1,79 @@
+"""Step 3 of a query: how well each agency matches, and how that is stored.
+
+Every search-index row carries a precomputed integer `rank`; ordering by it
+gives the result order. The encoding is private to this module: the index
+writer asks `rank_value()` and `with_tier()`, the query asks `text_tier()`
+and `ranked()`, and results are read back with `tier_of()`. Nothing else
+knows how the number is built:
+
+    rank = tier * _TIER_UNIT + (_DEAD if the agency is not live) + min(len(name), _MAX_LENGTH)
+
+so results come best tier first (exact, prefix, substring, other names,
+pinyin), live agencies before dead ones within a tier, and shorter — closer —
+names first.
+"""
+
+from django.db import models
+from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
+from django.utils.translation import gettext_lazy as _
+
+from .models import EntryKind, SearchEntry
+
+_MAX_LENGTH = 255
+_DEAD = _MAX_LENGTH + 1
+_TIER_UNIT = 2 * _DEAD
+
+
+class Tier(models.IntegerChoices):
+    """How an agency matched; lower is better."""
+
+    EXACT = 0, _("名称完全一致")
+    PREFIX = 1, _("名称开头一致")
+    SUBSTRING = 2, _("名称包含")
+    OTHER_NAME = 3, _("曾用名或别名包含")
+    PINYIN = 4, _("拼音一致")
+
+
+def rank_value(tier: Tier, is_live: bool, name: str) -> int:
+    """The rank of an agency called `name` matched at `tier`."""
+    return tier * _TIER_UNIT + (0 if is_live else _DEAD) + min(len(name), _MAX_LENGTH)
+
+
+def with_tier(base: int, tier: Tier) -> int:
+    """`base` (a rank at Tier.EXACT) moved to `tier`: cheaper than rank_value() per gram."""
+    return base + tier * _TIER_UNIT
+
+
+def tier_of(rank: int) -> Tier:
+    return Tier(rank // _TIER_UNIT)
+
+
+def text_tier(folded: str):
+    """Best tier of the agency's names that contain `folded`, as a subquery (NULL if none).
+
+    Evaluated per candidate agency (OuterRef("agency_id")).
+    """
+    tier = Case(
+        When(kind=EntryKind.NAME, folded=folded, then=Value(Tier.EXACT)),
+        When(kind=EntryKind.NAME, folded__startswith=folded, then=Value(Tier.PREFIX)),
+        When(kind=EntryKind.NAME, then=Value(Tier.SUBSTRING)),
+        default=Value(Tier.OTHER_NAME),
+        output_field=IntegerField(),
+    )
+    entries = (
+        SearchEntry.objects.filter(agency_id=OuterRef("agency_id"), folded__contains=folded)
+        .annotate(tier=tier)
+        .order_by("tier")
+        .values("tier")[:1]
+    )
+    return Subquery(entries, output_field=IntegerField())
+
+
+def ranked(tier):
+    """The rank expression for per-agency index rows (whose own rank is at Tier.EXACT).
+
+    `tier`: a Tier, or an expression giving one per row (e.g. text_tier()).
+    """
+    if not hasattr(tier, "resolve_expression"):
+        tier = Value(int(tier))
+    return tier * Value(_TIER_UNIT) + F("rank")

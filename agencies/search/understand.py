@@ -1,0 +1,75 @@
+"""Step 1 of a query: understand what was typed into the one search box.
+
+`classify()` decides whether the text is a phone number, a credit code (USCC)
+or a name, and cleans it for the next step: a phone number goes to the number
+page, a code to its agency, a name to `candidates.matching()` as folded text.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .. import phones
+from .. import uscc as uscc_lib
+from . import textnorm
+
+# Longer input is cut here: names are at most a few dozen characters.
+MAX_INPUT = 200
+
+
+class InputKind(StrEnum):
+    """What the box understood; also the API's `kind`."""
+
+    EMPTY = "empty"
+    PHONE = "phone"
+    USCC = "uscc"
+    NAME = "name"
+
+
+@dataclass
+class Classified:
+    """What the box understood. `text` is the input as echoed back (cleaned)."""
+
+    text: str
+    kind: InputKind
+    phone: phones.Phone | None = None
+    uscc: str = ""
+    uscc_error: uscc_lib.UsccError | None = None
+    folded: str = ""
+    # Digits that are not a number we recognise: searched as a name, with a note.
+    not_a_number: bool = False
+
+    @property
+    def uscc_expected(self) -> str:
+        """The whole code with the check character it should have, for a likely typo."""
+        if self.uscc_error and self.uscc_error.expected_check:
+            return self.uscc[:17] + self.uscc_error.expected_check
+        return ""
+
+
+def looks_like_uscc(code: str) -> bool:
+    """18 letters/digits with at least six digits (the division code): a credit
+    code, perhaps mistyped — not an 18-letter pinyin string."""
+    return (
+        len(code) == 18
+        and code.isascii()
+        and code.isalnum()
+        and sum(char.isdigit() for char in code) >= 6
+    )
+
+
+def classify(raw: str | None) -> Classified:
+    text = textnorm.clean_input(raw or "", MAX_INPUT)
+    if not textnorm.basic_fold(text):
+        return Classified(text, InputKind.EMPTY)
+    code = uscc_lib.normalize(text)
+    if looks_like_uscc(code):
+        try:
+            return Classified(text, InputKind.USCC, uscc=uscc_lib.validate(code))
+        except uscc_lib.UsccError as error:
+            return Classified(text, InputKind.USCC, uscc=code, uscc_error=error)
+    if phones.looks_like_phone(text):
+        number = phones.normalize(text)
+        if number is not None:
+            return Classified(text, InputKind.PHONE, phone=number)
+        return Classified(text, InputKind.NAME, folded=textnorm.fold_query(text), not_a_number=True)
+    return Classified(text, InputKind.NAME, folded=textnorm.fold_query(text))
