@@ -4,10 +4,6 @@ import json
 import re
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
-from tests.search_fixtures import build_directory, directory  # noqa: F401
 
 # --- A small JSON Schema checker for the subset openapi.py uses --------------------------------
 
@@ -92,7 +88,7 @@ def test_openapi_document(spec):
         ("有限公司", "name", 0),
     ],
 )
-def test_search(client, directory, spec, query, kind, count):  # noqa: F811
+def test_search(client, directory, spec, query, kind, count):
     response = client.get("/api/v1/search", {"q": query})
     assert response.status_code == 200
     validate(response, spec, "/api/v1/search")
@@ -104,7 +100,7 @@ def test_search(client, directory, spec, query, kind, count):  # noqa: F811
         assert "phone" not in body
 
 
-def test_search_uscc(client, directory, spec):  # noqa: F811
+def test_search_uscc(client, directory, spec):
     agency = directory["xinda"]
     body = client.get("/api/v1/search", {"q": agency.uscc.lower()}).json()
     assert body["kind"] == "uscc" and body["results"][0]["uscc"] == agency.uscc
@@ -115,7 +111,7 @@ def test_search_uscc(client, directory, spec):  # noqa: F811
     assert body["uscc"]["valid"] is False and body["uscc"]["expected"] == agency.uscc
 
 
-def test_search_summary_fields(client, directory):  # noqa: F811
+def test_search_summary_fields(client, directory):
     body = client.get("/api/v1/search", {"q": "示例催收"}).json()
     summary = body["results"][0]
     assert summary["is_sample"] is True
@@ -123,7 +119,7 @@ def test_search_summary_fields(client, directory):  # noqa: F811
     assert summary["url"].endswith(f"/agencies/{summary['uscc']}/")
 
 
-def test_pagination_links(client, directory, spec):  # noqa: F811
+def test_pagination_links(client, directory, spec):
     response = client.get("/api/v1/search", {"q": "长沙", "page_size": 3})
     validate(response, spec, "/api/v1/search")
     body = response.json()
@@ -134,7 +130,7 @@ def test_pagination_links(client, directory, spec):  # noqa: F811
     assert len(set(seen)) == 4
 
 
-def test_agency_list(client, directory, spec):  # noqa: F811
+def test_agency_list(client, directory, spec):
     response = client.get("/api/v1/agencies", {"province": "湖南", "status": "存续"})
     validate(response, spec, "/api/v1/agencies")
     body = response.json()
@@ -145,7 +141,7 @@ def test_agency_list(client, directory, spec):  # noqa: F811
     assert with_q["count"] == 4
 
 
-def test_agency_detail(client, directory, spec):  # noqa: F811
+def test_agency_detail(client, directory, spec):
     agency = directory["xinda"]
     response = client.get(f"/api/v1/agencies/{agency.uscc.lower()}")
     validate(response, spec, "/api/v1/agencies/{uscc}")
@@ -157,7 +153,7 @@ def test_agency_detail(client, directory, spec):  # noqa: F811
     assert body["is_sample"] is False and body["source"] == "测试来源"
 
 
-def test_phone_detail(client, directory, spec):  # noqa: F811
+def test_phone_detail(client, directory, spec):
     response = client.get("/api/v1/phones/400-800-1234")
     validate(response, spec, "/api/v1/phones/{key}")
     body = response.json()
@@ -183,7 +179,7 @@ def test_phone_detail(client, directory, spec):  # noqa: F811
         ("/api/v1/agencies/91430100MA4L000000", {}, 400, "uscc"),
     ],
 )
-def test_bad_parameters(client, directory, spec, url, params, status, parameter):  # noqa: F811
+def test_bad_parameters(client, directory, spec, url, params, status, parameter):
     response = client.get(url, params)
     assert response.status_code == status
     body = response.json()
@@ -216,11 +212,9 @@ def test_unknown_phone_number_answers(client, db):
     assert body["count"] == 0 and body["agencies"] == [] and body["shared"] is False
 
 
-def test_search_query_count_constant(client, db):
+def test_search_query_count_constant(build_directory, count_queries):
     def count(query):
-        with CaptureQueriesContext(connection) as ctx:
-            assert client.get("/api/v1/search", {"q": query}).status_code == 200
-        return len(ctx.captured_queries)
+        return count_queries("/api/v1/search", {"q": query})
 
     build_directory()
     small = {q: count(q) for q in ("长沙", "资产管理", "400-800-1234")}
@@ -229,7 +223,7 @@ def test_search_query_count_constant(client, db):
     assert {q: count(q) for q in small} == small
 
 
-def test_json_is_utf8(client, directory):  # noqa: F811
+def test_json_is_utf8(client, directory):
     raw = client.get("/api/v1/search", {"q": "长沙"}).content.decode("utf-8")
     assert "长沙" in raw
     json.loads(raw)

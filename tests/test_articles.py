@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from articles.loading import sync, tag_slug
 from articles.models import Article, Category, Tag
@@ -408,12 +406,6 @@ def test_json_ld_cannot_be_broken_out_of(client):
 # --- query budgets -------------------------------------------------------------
 
 
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
 def populate(n: int) -> None:
     categories = [
         Category.objects.get_or_create(slug=slug, name=slug)[0] for slug in ("rules", "rights")
@@ -432,12 +424,14 @@ def populate(n: int) -> None:
         "/articles/article-1/",
     ],
 )
-def test_query_count_does_not_grow_with_articles(client, url, django_assert_max_num_queries):
+def test_query_count_does_not_grow_with_articles(
+    client, count_queries, url, django_assert_max_num_queries
+):
     populate(13)  # enough for a second page
     url = url.replace("article-1", Article.objects.order_by("pk").first().slug)
-    few = count_queries(client, url)
+    few = count_queries(url)
     populate(26)
-    many = count_queries(client, url)
+    many = count_queries(url)
 
     assert few == many
     with django_assert_max_num_queries(12):

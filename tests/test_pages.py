@@ -3,8 +3,6 @@
 from datetime import date
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from agencies.enums import ActionKind, NameKind, Status
 from agencies.models import RegulatoryAction
@@ -39,13 +37,6 @@ def hunan_agency():
         summary="未按时公示年报",
     )
     return agency
-
-
-def count_queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(ctx.captured_queries)
 
 
 def test_home_shows_search_box_provinces_and_recent(client, hunan_agency):
@@ -239,20 +230,20 @@ def _grow(n, start):
 
 
 @pytest.mark.parametrize("url", ["/", "/provinces/", "/provinces/hunan/", "/about/data/"])
-def test_list_page_query_counts_do_not_grow_with_data(client, url):
+def test_list_page_query_counts_do_not_grow_with_data(count_queries, url):
     _grow(3, 0)
-    small = count_queries(client, url)
+    small = count_queries(url)
     _grow(40, 100)
-    assert count_queries(client, url) == small
+    assert count_queries(url) == small
 
 
-def test_agency_page_query_count_does_not_grow_with_its_facts(client, hunan_agency):
-    small = count_queries(client, f"/agencies/{hunan_agency.uscc}/")
+def test_agency_page_query_count_does_not_grow_with_its_facts(count_queries, hunan_agency):
+    small = count_queries(f"/agencies/{hunan_agency.uscc}/")
     for i in range(10):
         add_phone(hunan_agency, f"1350000{i:04d}")
         add_name(hunan_agency, f"示例别名{i}", NameKind.ALIAS)
         add_client(hunan_agency, f"示例委托方{i}")
-    assert count_queries(client, f"/agencies/{hunan_agency.uscc}/") == small
+    assert count_queries(f"/agencies/{hunan_agency.uscc}/") == small
     assert small <= 8
 
 

@@ -1,10 +1,6 @@
 """/phone/<key>/: always answers for a real number, redirects other spellings, 404s the rest."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-
-from tests.search_fixtures import build_directory, directory  # noqa: F401
 
 ADVICE = [
     "/articles/harassment-what-to-do/",
@@ -14,7 +10,7 @@ ADVICE = [
 ]
 
 
-def test_known_mobile_number(client, directory):  # noqa: F811
+def test_known_mobile_number(client, directory):
     response = client.get("/phone/13907310000/")
     text = response.content.decode()
     assert response.status_code == 200
@@ -28,7 +24,7 @@ def test_known_mobile_number(client, directory):  # noqa: F811
     assert not response.cookies
 
 
-def test_shared_number_says_so(client, directory):  # noqa: F811
+def test_shared_number_says_so(client, directory):
     text = client.get("/phone/4008001234/").content.decode()
     assert directory["huarong"].name in text and directory["xinda_sh"].name in text
     assert "这个号码与 2 家机构有关" in text
@@ -70,15 +66,9 @@ def test_not_a_number_is_404_in_chinese(client, db, key):
     assert "不是一个能识别的电话号码" in response.content.decode()
 
 
-def test_query_count_constant(client, db):
+def test_query_count_constant(build_directory, count_queries):
     build_directory()
-
-    def count():
-        with CaptureQueriesContext(connection) as ctx:
-            assert client.get("/phone/4008001234/").status_code == 200
-        return len(ctx.captured_queries)
-
-    small = count()
+    small = count_queries("/phone/4008001234/")
     for _ in range(4):
         build_directory()  # five times the agencies, all sharing the 400 number
-    assert count() == small <= 3
+    assert count_queries("/phone/4008001234/") == small <= 3

@@ -12,7 +12,6 @@ from agencies.search.models import SearchEntry, SearchToken
 from agencies.search.present import search_names
 from agencies.search.understand import InputKind, classify
 from tests.factories import add_name, make_agency
-from tests.search_fixtures import build_directory, directory  # noqa: F401
 
 CHANGSHA = ["changsha_zc", "hengtong_live", "hengtong", "xinda"]
 ASSET_MGMT = ["changsha_zc", "chongqing", "guangzhou", "xinda", "abc"]
@@ -69,7 +68,7 @@ def keys_of(results, agencies) -> list[str]:
 
 
 @pytest.mark.parametrize(("query", "expected"), NAME_QUERIES)
-def test_name_search_quality(directory, query, expected):  # noqa: F811
+def test_name_search_quality(directory, query, expected):
     classified = classify(query)
     assert classified.kind == InputKind.NAME
     results = run(classified.folded)
@@ -84,7 +83,7 @@ def test_name_search_quality(directory, query, expected):  # noqa: F811
         ("hncs", ["xinda"], ["changsha_zc"]),
     ],
 )
-def test_initials(directory, query, includes, excludes):  # noqa: F811
+def test_initials(directory, query, includes, excludes):
     found = keys_of(run(classify(query).folded), directory)
     assert set(includes) <= set(found)
     assert not set(excludes) & set(found)
@@ -103,7 +102,7 @@ def test_ranking_exact_before_prefix_before_substring(db):
     assert results.hits[-1].matched_name == "鑫源资产管理有限公司"
 
 
-def test_facets_and_filters(directory):  # noqa: F811
+def test_facets_and_filters(directory):
     results = run("资产管理")
     assert {f.value: f.count for f in results.provinces} == {"43": 2, "50": 1, "44": 2}
     assert {f.value: f.count for f in results.statuses} == {"存续": 4, "在业": 1}
@@ -120,12 +119,12 @@ def test_facets_and_filters(directory):  # noqa: F811
     assert keys_of(run("长沙", "status=存续,注销&province=湖南"), directory) == CHANGSHA
 
 
-def test_invalid_filters_are_ignored(directory):  # noqa: F811
+def test_invalid_filters_are_ignored(directory):
     results = run("长沙", "province=火星&status=bogus")
     assert results.count == len(CHANGSHA)
 
 
-def test_pagination(directory):  # noqa: F811
+def test_pagination(directory):
     first = run("长沙", page=1, page_size=3)
     second = run("长沙", page=2, page_size=3)
     assert first.count == second.count == 4
@@ -136,7 +135,7 @@ def test_pagination(directory):  # noqa: F811
     assert run("长沙", page="abc", page_size=3).page.number == 1
 
 
-def test_refresh_replaces_old_names(directory):  # noqa: F811
+def test_refresh_replaces_old_names(directory):
     agency = directory["huarong"]
     agency.name = "北京新名称咨询有限公司"
     agency.save()
@@ -146,7 +145,7 @@ def test_refresh_replaces_old_names(directory):  # noqa: F811
     assert SearchEntry.objects.filter(agency=agency).count() == 1
 
 
-def test_status_change_moves_rank(directory):  # noqa: F811
+def test_status_change_moves_rank(directory):
     live = directory["hengtong_live"]
     live.status = Status.CANCELLED
     live.save()
@@ -155,7 +154,7 @@ def test_status_change_moves_rank(directory):  # noqa: F811
     assert keys_of(run("恒通"), directory) == ["hengtong", "hengtong_live"]
 
 
-def test_deleted_agency_leaves_no_grams(directory):  # noqa: F811
+def test_deleted_agency_leaves_no_grams(directory):
     agency = directory["huarong"]
     agency_id = agency.id
     agency.delete()
@@ -163,7 +162,7 @@ def test_deleted_agency_leaves_no_grams(directory):  # noqa: F811
     assert run("华融").count == 0
 
 
-def test_rebuild_matches_refresh(directory):  # noqa: F811
+def test_rebuild_matches_refresh(directory):
     before = sorted(SearchToken.objects.values_list("agency_id", "gram", "rank"))
     assert search_index.rebuild() == len(directory)
     assert sorted(SearchToken.objects.values_list("agency_id", "gram", "rank")) == before
@@ -197,7 +196,7 @@ def test_classify_digits_that_are_not_a_number():
     assert classified.kind == "name" and classified.not_a_number
 
 
-def test_classify_uscc_variants(directory):  # noqa: F811
+def test_classify_uscc_variants(directory):
     code = directory["xinda"].uscc
     spaced = " ".join([code[:4], code[4:8], code[8:12], code[12:]]).lower()
     classified = classify(spaced)
@@ -223,7 +222,7 @@ PHONE_FORMS = [
 
 
 @pytest.mark.parametrize("raw", PHONE_FORMS)
-def test_phone_forms_redirect_to_number_page(client, directory, raw):  # noqa: F811
+def test_phone_forms_redirect_to_number_page(client, directory, raw):
     response = client.get("/search/", {"q": raw})
     assert response.status_code == 302
     assert response["Location"] in ("/phone/13907310000/", "/phone/073188888888/")
@@ -240,14 +239,14 @@ def test_phone_forms_redirect_to_number_page(client, directory, raw):  # noqa: F
         ("13800000000", "13800000000", set()),
     ],
 )
-def test_phone_lookup(directory, raw, key, expected):  # noqa: F811
+def test_phone_lookup(directory, raw, key, expected):
     classified = classify(raw)
     assert classified.kind == "phone" and classified.phone.key == key
     by_id = {agency.id: k for k, agency in directory.items()}
     assert {by_id[link.agency_id] for link in AgencyPhone.objects.for_number(key)} == expected
 
 
-def test_uscc_found_redirects(client, directory):  # noqa: F811
+def test_uscc_found_redirects(client, directory):
     agency = directory["xinda"]
     response = client.get("/search/", {"q": agency.uscc.lower()})
     assert response.status_code == 302
@@ -264,7 +263,7 @@ def test_uscc_unknown_says_where_to_check(client, db):
     assert "本站名录中没有这个代码" in text and "www.gsxt.gov.cn" in text
 
 
-def test_uscc_typo_shows_expected_character(client, directory):  # noqa: F811
+def test_uscc_typo_shows_expected_character(client, directory):
     code = directory["xinda"].uscc
     wrong = code[:17] + ("0" if code[17] != "0" else "1")
     response = client.get("/search/", {"q": wrong})
@@ -281,7 +280,7 @@ def test_empty_query_shows_guidance(client, db):
         assert "在上面的框里输入" in response.content.decode()
 
 
-def test_name_page_shows_kind_results_and_facets(client, directory):  # noqa: F811
+def test_name_page_shows_kind_results_and_facets(client, directory):
     response = client.get("/search/", {"q": "長沙"})
     text = response.content.decode()
     assert response.status_code == 200
@@ -293,7 +292,7 @@ def test_name_page_shows_kind_results_and_facets(client, directory):  # noqa: F8
     assert not response.cookies
 
 
-def test_facet_links_narrow_and_widen_from_the_first_page(client, directory):  # noqa: F811
+def test_facet_links_narrow_and_widen_from_the_first_page(client, directory):
     text = client.get("/search/", {"q": "长沙", "province": "43", "page": "2"}).content.decode()
     q = "q=%E9%95%BF%E6%B2%99"
     # The chosen province offers 不限: the same query without it, from page 1.
@@ -302,12 +301,12 @@ def test_facet_links_narrow_and_widen_from_the_first_page(client, directory):  #
     assert f'href="?{q}&amp;province=43&amp;status=%E5%AD%98%E7%BB%AD"' in text
 
 
-def test_sample_records_show_the_badge(client, directory):  # noqa: F811
+def test_sample_records_show_the_badge(client, directory):
     text = client.get("/search/", {"q": "示例催收"}).content.decode()
     assert "badge-sample" in text
 
 
-def test_bad_page_and_filters_do_not_fail(client, directory):  # noqa: F811
+def test_bad_page_and_filters_do_not_fail(client, directory):
     for params in (
         {"q": "长沙", "page": "abc"},
         {"q": "长沙", "page": "-3"},
@@ -317,33 +316,24 @@ def test_bad_page_and_filters_do_not_fail(client, directory):  # noqa: F811
         assert client.get("/search/", params).status_code == 200
 
 
-def test_nul_bytes_are_stripped(client, directory):  # noqa: F811
+def test_nul_bytes_are_stripped(client, directory):
     response = client.get("/search/", {"q": "长\x00沙"})
     assert response.status_code == 200
     assert "找到 4 家机构" in response.content.decode()
 
 
-def test_no_inline_script_or_style(client, directory):  # noqa: F811
+def test_no_inline_script_or_style(client, directory):
     for params in ({"q": "长沙"}, {"q": ""}, {"q": "91430100MA4L000000"}):
         text = client.get("/search/", params).content.decode()
         assert "<script" not in text and "style=" not in text and "<style" not in text
 
 
-def _count_queries(client, django_assert_max_num_queries, url, params):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url, params).status_code == 200
-    return len(ctx.captured_queries)
-
-
 @pytest.mark.parametrize("query", ["长沙", "资产管理", "changsha", "鑫"])
-def test_query_count_does_not_grow_with_data(client, db, query, django_assert_max_num_queries):
+def test_query_count_does_not_grow_with_data(build_directory, count_queries, query):
     build_directory()
-    small = _count_queries(client, django_assert_max_num_queries, "/search/", {"q": query})
+    small = count_queries("/search/", {"q": query})
     for _ in range(4):
         build_directory()
-    large = _count_queries(client, django_assert_max_num_queries, "/search/", {"q": query})
+    large = count_queries("/search/", {"q": query})
     assert small == large
     assert large <= 9

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from agencies import phones
 from agencies.search import textnorm
 from agencies.search.understand import classify
-from tests.search_fixtures import build_directory
 
 SETTINGS = settings(
     max_examples=100,
@@ -117,7 +116,7 @@ nasty = st.one_of(
 
 
 @pytest.fixture
-def small_directory(db):
+def small_directory(build_directory):
     build_directory()
 
 
