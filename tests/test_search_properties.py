@@ -1,8 +1,10 @@
 """Properties of number normalisation and of the search endpoints, with Hypothesis."""
 
+import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from agencies import phones
 from agencies.search import textnorm
@@ -14,17 +16,57 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-mobiles = st.builds(
-    lambda second, rest: f"1{second}{rest:09d}",
-    st.sampled_from("3456789"),
-    st.integers(0, 10**9 - 1),
+
+def _valid_numbers(pattern: str, trunk: str = "") -> st.SearchStrategy[tuple[str, str]]:
+    """(number as dialled in China, the key it must get) for numbers libphonenumber
+    calls valid, drawn from its own pattern for China.
+
+    The expected key is worked out here from libphonenumber's parse, not from
+    agencies.phones, so a change that breaks normalisation fails the test.
+    """
+    # libphonenumber writes \d, which in Python also matches Arabic-Indic and
+    # other digits; only ASCII digits are dialled.
+    ascii_pattern = pattern.replace(r"\d", "[0-9]")
+
+    def dialled(national: str) -> tuple[str, str]:
+        return trunk + national, trunk + national
+
+    def valid(pair: tuple[str, str]) -> bool:
+        parsed = phonenumbers.parse(pair[0], "CN")
+        return phonenumbers.is_valid_number(parsed) and str(parsed.national_number) == pair[
+            0
+        ].removeprefix(trunk)
+
+    return st.from_regex(ascii_pattern, fullmatch=True).map(dialled).filter(valid)
+
+
+_CN = PhoneMetadata.metadata_for_region("CN")
+mobiles = _valid_numbers(_CN.mobile.national_number_pattern)
+
+
+def _subscriber_line(pair: tuple[str, str]) -> bool:
+    """An area code (010 and 02x: two digits after the 0, else three) and a 7- or
+    8-digit local number starting 2-8: what people mean by a landline. Area
+    code + 95xxx/96xxx service lines ("010-95555") are not numbers
+    agencies.phones recognises yet."""
+    national = pair[0][1:]
+    local = national[2:] if national[0] in "12" else national[3:]
+    return len(local) in (7, 8) and local[0] in "2345678"
+
+
+landlines = _valid_numbers(_CN.fixed_line.national_number_pattern, trunk="0").filter(
+    _subscriber_line
 )
-landlines = st.builds(
-    lambda area, local: f"{area}{local}",
-    # 010 is Beijing's, the one area code whose digits start with 1 like a mobile.
-    st.sampled_from(["010", "021", "0731", "0755", "0571", "0351"]),
-    st.integers(2 * 10**7, 10**8 - 1).map(str),
-)
+toll_free = _valid_numbers(r"[48]00[0-9]{7}")
+
+
+@SETTINGS
+@given(st.one_of(mobiles, landlines, toll_free))
+def test_the_generators_draw_real_numbers(number_and_key):
+    """The strategies above produce what the tests below claim: valid numbers."""
+    number, _key = number_and_key
+    assert number.isascii() and number.isdigit()
+    assert phonenumbers.is_valid_number(phonenumbers.parse(number, "CN")), number
 
 
 def written_forms(draw_digits: str, style: int, separator: str) -> str:
@@ -64,13 +106,21 @@ def test_normalize_is_idempotent_on_anything(raw):
     st.integers(0, 5),
     st.sampled_from([" ", "-", ".", ""]),
 )
-def test_every_written_form_has_the_same_key(number, style, separator):
-    canonical = phones.normalize(number)
-    assert canonical is not None
+def test_every_written_form_has_the_same_key(number_and_key, style, separator):
+    number, key = number_and_key
     written = written_forms(number, style, separator)
     parsed = phones.normalize(written)
     assert parsed is not None, written
-    assert parsed.key == canonical.key, written
+    assert parsed.key == key, written
+
+
+@SETTINGS
+@given(toll_free, st.sampled_from([" ", "-", ""]))
+def test_toll_free_numbers_keep_their_ten_digits(number_and_key, separator):
+    number, key = number_and_key
+    written = separator.join([number[:3], number[3:6], number[6:]])
+    parsed = phones.normalize(written)
+    assert parsed is not None and parsed.key == key and parsed.kind == "toll_free", written
 
 
 @pytest.mark.django_db
