@@ -111,7 +111,11 @@ def test_renaming_an_agency_moves_it_in_the_list(client, hunan_agency):
 )
 def test_invalid_filters_give_a_corrected_page_not_an_error(client, hunan_agency, query):
     response = client.get("/provinces/hunan/" + query)
+    html = response.content.decode()
     assert response.status_code == 200
+    assert "湖南省" in html and "符合条件的机构" in html
+    if "city" not in query:  # an impossible city rightly filters everything out
+        assert hunan_agency.name in html
 
 
 def test_bad_status_is_dropped_but_city_still_filters(client, hunan_agency):
@@ -166,7 +170,9 @@ def test_agency_page_shows_the_whole_record_with_sources(client, hunan_agency):
 
 
 def test_agency_url_accepts_lower_case_code(client, hunan_agency):
-    assert client.get(f"/agencies/{hunan_agency.uscc.lower()}/").status_code == 200
+    response = client.get(f"/agencies/{hunan_agency.uscc.lower()}/")
+    assert response.status_code == 200
+    assert hunan_agency.name in response.content.decode()
 
 
 def test_unknown_agency_is_a_404_that_says_so(client):
