@@ -15,6 +15,8 @@ from django.db import transaction
 from django.utils.text import slugify
 from pypinyin import lazy_pinyin
 
+from agencies.models import Province
+
 from . import rendering
 from .models import Article, Category, Tag
 
@@ -194,116 +196,48 @@ def _yaml_error(exc: yaml.YAMLError, lines_before: int = 0) -> str:
     return problem
 
 
+class _Problems(list):
+    """The problems found in one file; each step of read_article() adds to it."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def add(self, field_name: str, message: str) -> None:
+        self.append(Problem(self.file, field_name, message))
+
+
 def read_article(
     path: Path, directory: Path, categories: set[str], province_codes: set[str]
 ) -> tuple[ArticleData | None, list[Problem]]:
-    name = path.relative_to(directory).as_posix()
-    slug = path.stem
-
-    def problem(field_name: str, message: str) -> Problem:
-        return Problem(name, field_name, message)
-
-    if not FILE_SLUG.match(slug):
-        return None, [problem("文件名", "只能用小写字母、数字和连字符，例如 limitation-period.md")]
-    if slug in RESERVED_SLUGS:
-        return None, [problem("文件名", f"“{slug}”已被站内其他地址占用，请换一个文件名")]
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        return None, [problem("文件", "不是 UTF-8 编码的文本")]
-    match = FRONT_MATTER.match(text)
-    if not match:
-        return None, [problem("front matter", "文件开头缺少用 --- 包围的 YAML 前置信息")]
-    try:
-        meta = _load_yaml(match.group(1))
-    except yaml.YAMLError as exc:
-        # lines_before=1: the opening "---" line, which the YAML parser never saw.
-        message = f"YAML 无法解析：{_yaml_error(exc, lines_before=1)}"
-        return None, [problem("front matter", message)]
-    if not isinstance(meta, dict):
-        return None, [problem("front matter", "前置信息应为“字段: 值”的映射")]
-    body = match.group(2).strip("\n") + "\n"
-
-    problems = []
-    for key in REQUIRED_KEYS:
-        if key not in meta or meta[key] in (None, ""):
-            problems.append(problem(key, "缺少必填字段"))
-    for key in meta:
-        if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
-            allowed = "、".join(REQUIRED_KEYS + OPTIONAL_KEYS)
-            problems.append(problem(str(key), f"未知字段（可用字段：{allowed}）"))
-
-    title = meta.get("title")
-    if "title" in meta and title not in (None, ""):
-        if not _nonempty_str(title):
-            problems.append(problem("title", "应为文字"))
-        elif len(title.strip()) > 200:
-            problems.append(problem("title", "不能超过 200 字"))
-    summary = meta.get("summary")
-    if summary not in (None, "") and not _nonempty_str(summary):
-        problems.append(problem("summary", "应为文字"))
-
-    category = meta.get("category")
-    if category not in (None, "") and not isinstance(category, str):
-        problems.append(problem("category", "应为一个分类的地址名，例如 rules"))
-    elif category not in (None, "") and category not in categories:
-        known = "、".join(sorted(categories)) or "（无）"
-        problems.append(problem("category", f"未知分类“{category}”（可用：{known}）"))
-
-    tags = meta.get("tags", [])
-    if tags is None:
-        tags = []
-    if not isinstance(tags, list):
-        problems.append(problem("tags", "应为列表，例如 [催收规则, 信用卡]"))
-        tags = []
-    elif not all(_nonempty_str(t) for t in tags):
-        problems.append(problem("tags", "每个标签都应是非空文字"))
-        tags = []
-    else:
-        tags = list(dict.fromkeys(t.strip() for t in tags))
-        for tag in tags:
-            if not tag_slug(tag):
-                problems.append(problem("tags", f"标签“{tag}”无法生成地址"))
-
-    published = updated = None
-    if meta.get("published") not in (None, ""):
-        published = _as_date(meta["published"])
-        if published is None:
-            problems.append(
-                problem("published", f"日期无效：“{meta['published']}”，应为 YYYY-MM-DD")
-            )
-    if meta.get("updated") not in (None, ""):
-        updated = _as_date(meta["updated"])
-        if updated is None:
-            problems.append(problem("updated", f"日期无效：“{meta['updated']}”，应为 YYYY-MM-DD"))
-        elif published and updated < published:
-            problems.append(problem("updated", "更新日期不能早于发布日期"))
-    updated = updated or published
-
+    """One Markdown file as ArticleData, or None and every problem found in it."""
+    problems = _Problems(path.relative_to(directory).as_posix())
+    opened = _open_article(path, problems)
+    if opened is None:
+        return None, problems
+    raw, meta, body = opened
+    _check_keys(meta, problems)
+    title = _read_text(meta, "title", problems, max_length=200)
+    summary = _read_text(meta, "summary", problems)
+    category = _read_category(meta.get("category"), categories, problems)
+    tags = _read_tags(meta.get("tags"), problems)
+    published, updated = _read_dates(meta, problems)
     byline = meta.get("byline", DEFAULT_BYLINE)
     if not _nonempty_str(byline):
-        problems.append(problem("byline", "应为非空文字"))
+        problems.add("byline", "应为非空文字")
         byline = DEFAULT_BYLINE
-
-    sources = _read_sources(meta.get("sources"), problem, problems)
-
-    if not body.strip():
-        problems.append(problem("正文", "正文为空"))
-    elif not REFERENCES_HEADING.search(body):
-        problems.append(problem("正文", "缺少“## 参考依据”一节"))
-    problems.extend(problem("正文", msg) for msg in rendering.stats_problems(body, province_codes))
-
+    sources = _read_sources(meta.get("sources"), problems)
+    _check_body(body, province_codes, problems)
     if problems:
         return None, problems
     return ArticleData(
-        slug=slug,
-        source_path=name,
+        slug=path.stem,
+        source_path=problems.file,
         content_hash=rendering.content_hash(raw),
-        title=title.strip(),
+        title=title,
         category=category,
         tags=tags,
-        summary=summary.strip(),
+        summary=summary,
         published=published,
         updated=updated,
         byline=byline.strip(),
@@ -312,50 +246,157 @@ def read_article(
     ), []
 
 
-def _read_sources(value, problem, problems) -> list[dict]:
+def _open_article(path: Path, problems: _Problems) -> tuple[bytes, dict, str] | None:
+    """(the file's bytes, its front matter, its body); None when it can't be read as an article."""
+    slug = path.stem
+    if not FILE_SLUG.match(slug):
+        problems.add("文件名", "只能用小写字母、数字和连字符，例如 limitation-period.md")
+        return None
+    if slug in RESERVED_SLUGS:
+        problems.add("文件名", f"“{slug}”已被站内其他地址占用，请换一个文件名")
+        return None
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        problems.add("文件", "不是 UTF-8 编码的文本")
+        return None
+    match = FRONT_MATTER.match(text)
+    if not match:
+        problems.add("front matter", "文件开头缺少用 --- 包围的 YAML 前置信息")
+        return None
+    try:
+        meta = _load_yaml(match.group(1))
+    except yaml.YAMLError as exc:
+        # lines_before=1: the opening "---" line, which the YAML parser never saw.
+        problems.add("front matter", f"YAML 无法解析：{_yaml_error(exc, lines_before=1)}")
+        return None
+    if not isinstance(meta, dict):
+        problems.add("front matter", "前置信息应为“字段: 值”的映射")
+        return None
+    return raw, meta, match.group(2).strip("\n") + "\n"
+
+
+def _check_keys(meta: dict, problems: _Problems) -> None:
+    for key in REQUIRED_KEYS:
+        if key not in meta or meta[key] in (None, ""):
+            problems.add(key, "缺少必填字段")
+    allowed = REQUIRED_KEYS + OPTIONAL_KEYS
+    for key in meta:
+        if key not in allowed:
+            problems.add(str(key), f"未知字段（可用字段：{'、'.join(allowed)}）")
+
+
+def _read_text(meta: dict, key: str, problems: _Problems, max_length: int = 0) -> str:
+    """A text field, stripped ("" when missing: _check_keys() reports that)."""
+    value = meta.get(key)
+    if value in (None, ""):
+        return ""
+    if not _nonempty_str(value):
+        problems.add(key, "应为文字")
+        return ""
+    value = value.strip()
+    if max_length and len(value) > max_length:
+        problems.add(key, f"不能超过 {max_length} 字")
+    return value
+
+
+def _read_category(category, categories: set[str], problems: _Problems) -> str:
+    if category in (None, ""):
+        return ""
+    if not isinstance(category, str):
+        problems.add("category", "应为一个分类的地址名，例如 rules")
+    elif category not in categories:
+        known = "、".join(sorted(categories)) or "（无）"
+        problems.add("category", f"未知分类“{category}”（可用：{known}）")
+    return category
+
+
+def _read_tags(tags, problems: _Problems) -> list[str]:
+    if tags is None:
+        return []
+    if not isinstance(tags, list):
+        problems.add("tags", "应为列表，例如 [催收规则, 信用卡]")
+        return []
+    if not all(_nonempty_str(t) for t in tags):
+        problems.add("tags", "每个标签都应是非空文字")
+        return []
+    tags = list(dict.fromkeys(t.strip() for t in tags))
+    for tag in tags:
+        if not tag_slug(tag):
+            problems.add("tags", f"标签“{tag}”无法生成地址")
+    return tags
+
+
+def _read_dates(meta: dict, problems: _Problems) -> tuple[datetime.date | None, ...]:
+    """(published, updated); updated defaults to published and may not precede it."""
+    published = updated = None
+    if meta.get("published") not in (None, ""):
+        published = _as_date(meta["published"])
+        if published is None:
+            problems.add("published", f"日期无效：“{meta['published']}”，应为 YYYY-MM-DD")
+    if meta.get("updated") not in (None, ""):
+        updated = _as_date(meta["updated"])
+        if updated is None:
+            problems.add("updated", f"日期无效：“{meta['updated']}”，应为 YYYY-MM-DD")
+        elif published and updated < published:
+            problems.add("updated", "更新日期不能早于发布日期")
+    return published, updated or published
+
+
+def _check_body(body: str, province_codes: set[str], problems: _Problems) -> None:
+    if not body.strip():
+        problems.add("正文", "正文为空")
+    elif not REFERENCES_HEADING.search(body):
+        problems.add("正文", "缺少“## 参考依据”一节")
+    for message in rendering.stats_problems(body, province_codes):
+        problems.add("正文", message)
+
+
+def _read_sources(value, problems: _Problems) -> list[dict]:
     if value in (None, ""):
         return []  # already reported as missing
     if not isinstance(value, list) or not value:
-        problems.append(problem("sources", "应为至少一条来源的列表"))
+        problems.add("sources", "应为至少一条来源的列表")
         return []
     sources = []
     for index, item in enumerate(value, start=1):
-        where = f"sources[{index}]"
-        if not isinstance(item, dict):
-            problems.append(problem(where, "应包含 title，可选 date、url"))
-            continue
-        unknown = set(item) - {"title", "date", "url"}
-        if unknown:
-            problems.append(problem(where, f"未知字段：{'、'.join(sorted(map(str, unknown)))}"))
-        if not _nonempty_str(item.get("title")):
-            problems.append(problem(f"{where}.title", "缺少来源标题"))
-            continue
-        source = {"title": item["title"].strip()}
-        if item.get("date") not in (None, ""):
-            day = _as_date(item["date"], allow_partial=True)
-            if day is None:
-                problems.append(
-                    problem(
-                        f"{where}.date",
-                        f"日期无效：“{item['date']}”，应为 YYYY-MM-DD、YYYY-MM 或 YYYY",
-                    )
-                )
-            else:
-                source["date"] = day if isinstance(day, str) else day.isoformat()
-        if item.get("url") not in (None, ""):
-            url = item["url"]
-            if not (isinstance(url, str) and re.match(r"^https?://[^\s/]+", url.strip())):
-                problems.append(problem(f"{where}.url", "应为以 http:// 或 https:// 开头的网址"))
-            else:
-                source["url"] = url.strip()
-        sources.append(source)
+        source = _read_source(item, f"sources[{index}]", problems)
+        if source is not None:
+            sources.append(source)
     return sources
+
+
+def _read_source(item, where: str, problems: _Problems) -> dict | None:
+    if not isinstance(item, dict):
+        problems.add(where, "应包含 title，可选 date、url")
+        return None
+    unknown = set(item) - {"title", "date", "url"}
+    if unknown:
+        problems.add(where, f"未知字段：{'、'.join(sorted(map(str, unknown)))}")
+    if not _nonempty_str(item.get("title")):
+        problems.add(f"{where}.title", "缺少来源标题")
+        return None
+    source = {"title": item["title"].strip()}
+    if item.get("date") not in (None, ""):
+        day = _as_date(item["date"], allow_partial=True)
+        if day is None:
+            problems.add(
+                f"{where}.date", f"日期无效：“{item['date']}”，应为 YYYY-MM-DD、YYYY-MM 或 YYYY"
+            )
+        else:
+            source["date"] = day if isinstance(day, str) else day.isoformat()
+    if item.get("url") not in (None, ""):
+        url = item["url"]
+        if not (isinstance(url, str) and re.match(r"^https?://[^\s/]+", url.strip())):
+            problems.add(f"{where}.url", "应为以 http:// 或 https:// 开头的网址")
+        else:
+            source["url"] = url.strip()
+    return source
 
 
 def read_directory(directory: Path) -> tuple[list[CategoryData], list[ArticleData]]:
     """Read and check every file; raise SyncError listing every problem found."""
-    from agencies.models import Province
-
     directory = Path(directory)
     if not directory.is_dir():
         raise SyncError([Problem(str(directory), "目录", "目录不存在")])

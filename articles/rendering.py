@@ -29,6 +29,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 
+from agencies.models import Province
+
 # Bump when the output of render() changes: sync_articles compares hashes that
 # include this, so every article is re-rendered once on the next sync.
 RENDERER_VERSION = "1"
@@ -208,9 +210,6 @@ def fill_live_stats(html: str) -> str:
     codes = set(STATS_MARKER_RE.findall(html))
     if not codes:
         return html
-    # Imported here: rendering is otherwise independent of the directory app.
-    from agencies.models import Province
-
     provinces = {
         province.code: province
         for province in Province.objects.filter(code__in=codes).with_agency_counts()
