@@ -37,13 +37,14 @@ $(VENV)/.installed: requirements.lock
 install: $(VENV)/.installed
 
 # The demo runs as production does (debug off, hashed static files, the real
-# error pages), with a throwaway secret key and plain-HTTP admin cookies since
+# error pages), with a throwaway secret key and plain HTTP (no redirect, no
+# secure-only admin cookies) since
 # it only listens on 127.0.0.1. `make dev` is the debug-mode server.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_sample
 	$(PY) manage.py sync_articles
-	@export DJANGO_DEBUG=false DJANGO_SECURE_COOKIES=false \
+	@export DJANGO_DEBUG=false DJANGO_SECURE_COOKIES=false DJANGO_SECURE_SSL_REDIRECT=false \
 	  DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" && \
 	  $(PY) manage.py collectstatic --noinput --verbosity 0 && \
 	  echo "Serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)" && \

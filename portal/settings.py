@@ -50,14 +50,21 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django.contrib.postgres",
     "django_filters",
+    "portal",
     "agencies",
     "articles",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Directly after SecurityMiddleware so static files skip the rest of the stack.
+    "portal.middleware.PermissionsPolicyMiddleware",
+    # Directly after the header middleware so static files skip the rest of the
+    # stack but still get every security header.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, which serves its own pre-compressed files; before
+    # everything that writes the body. No page carries a secret, so
+    # compressing HTML and JSON gives BREACH nothing to find.
+    "django.middleware.gzip.GZipMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Sessions, CSRF, auth and messages exist for the staff admin only. None of
     # them sets a cookie on a public page: the public site has no forms that
@@ -175,14 +182,41 @@ SECURE_CSP = {
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every powerful browser feature is off (portal.middleware).
+PORTAL_PERMISSIONS_POLICY = [
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "magnetometer",
+    "microphone",
+    "payment",
+    "usb",
+    "interest-cohort",
+]
 SESSION_COOKIE_HTTPONLY = True
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+# HTTPS. On by default with debug off; `DJANGO_SECURE_SSL_REDIRECT=0` and
+# `DJANGO_SECURE_COOKIES=0` allow plain HTTP on 127.0.0.1 (make run).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" (header, value).
+# Only set it when the proxy always sets that header: a client could send it.
+if os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = tuple(
+        part.strip() for part in os.environ["DJANGO_SECURE_PROXY_SSL_HEADER"].split(",", 1)
+    )
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 # Where people send corrections or removal requests (shown on /about/data/).
-PORTAL_CORRECTIONS_EMAIL = os.environ.get("PORTAL_CORRECTIONS_EMAIL", "corrections@example.org")
+# `check --deploy` refuses the example address (portal.checks).
+PORTAL_CONTACT_EMAIL = os.environ.get("PORTAL_CONTACT_EMAIL", "corrections@example.org")
 
 # Absolute base used in feeds, sitemaps and canonical links when set.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/")

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import health
+
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include("agencies.urls")),
     path("api/v1/", include("articles.urls_api")),
     path("api/v1/", include("agencies.urls_api")),

@@ -195,7 +195,7 @@ def test_malformed_code_is_a_404_that_explains(client):
 
 
 def test_about_data_page(client, hunan_agency, settings):
-    settings.PORTAL_CORRECTIONS_EMAIL = "fix@example.net"
+    settings.PORTAL_CONTACT_EMAIL = "fix@example.net"
     html = client.get("/about/data/").content.decode()
     assert "fix@example.net" in html
     assert "不代表来电者合法可信" in html

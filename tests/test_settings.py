@@ -58,6 +58,7 @@ def test_a_dead_database_gives_a_plain_chinese_error_page(tmp_path):
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY="a-test-only-key-that-is-long-enough-0123456789",
         DJANGO_ALLOWED_HOSTS="testserver",
+        DJANGO_SECURE_SSL_REDIRECT="false",
         # Nothing listens on port 1: the connection is refused at once.
         DATABASE_URL="postgres://nobody@127.0.0.1:1/none",
         DJANGO_LOG_LEVEL="CRITICAL",
