@@ -34,25 +34,31 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-install: $(VENV)/.installed
+# Local settings: a generated secret key, so manage.py works with debug off
+# (the default). Git-ignored; never overwritten.
+.env: | $(VENV)/.installed
+	@echo "Writing .env with a new secret key (see .env.example for the other settings)."
+	@printf '# Local settings, read by portal/settings.py. See .env.example.\nDJANGO_SECRET_KEY=%s\n' \
+	  "$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 
-# The demo runs as production does (debug off, hashed static files, the real
-# error pages), with a throwaway secret key and plain HTTP (no redirect, no
-# secure-only admin cookies) since
-# it only listens on 127.0.0.1. `make dev` is the debug-mode server.
+install: $(VENV)/.installed .env
+
+# The demo runs as production does: gunicorn (portal/gunicorn.conf.py), debug
+# off, hashed static files, the real error pages, no query strings in the
+# access log. Plain HTTP (no redirect, no secure-only admin cookies) since it
+# only listens on 127.0.0.1. `make dev` is the debug-mode server.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_sample
 	$(PY) manage.py sync_articles
-	@export DJANGO_DEBUG=false DJANGO_SECURE_COOKIES=false DJANGO_SECURE_SSL_REDIRECT=false \
-	  DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" && \
-	  $(PY) manage.py collectstatic --noinput --verbosity 0 && \
-	  echo "Serving http://127.0.0.1:$(PORT)/ (Ctrl-C stops)" && \
-	  $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
+	DJANGO_DEBUG=false $(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Serving http://127.0.0.1:$(PORT)/ with gunicorn (Ctrl-C stops)"
+	@DJANGO_DEBUG=false DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES=false \
+	  GUNICORN_BIND=127.0.0.1:$(PORT) $(VENV)/bin/gunicorn -c portal/gunicorn.conf.py portal.wsgi
 
 dev: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	DJANGO_DEBUG=true $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -21,3 +21,22 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", self.value)
         return response
+
+
+class HeadWithoutBodyMiddleware:
+    """A HEAD response keeps its headers (Content-Length included) and drops its body.
+
+    Django's views answer HEAD like GET; runserver and the test client strip
+    the body, gunicorn drops it too but logs a warning for every request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method == "HEAD" and not response.streaming:
+            length = response.headers.get("Content-Length", str(len(response.content)))
+            response.content = b""
+            response["Content-Length"] = length
+        return response

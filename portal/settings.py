@@ -1,9 +1,9 @@
 """The one settings module.
 
 Everything that differs between a laptop and production comes from the
-environment (see `.env.example`). Local defaults are safe to run as-is:
-SQLite under the project, debug on, a throwaway secret key. With debug off the
-process refuses to start unless a real secret key is given.
+environment or a `.env` file (see `.env.example`). Defaults are safe: SQLite
+under the project, debug off. With debug off the process refuses to start
+unless a secret key is given.
 """
 
 import os
@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,13 +28,23 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# A .env file beside manage.py (or DJANGO_ENV_FILE; empty for none), if there
+# is one; variables already in the environment win. `make install` writes one
+# with a generated secret key.
+_env_file = os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    load_dotenv(_env_file)
+
+# Off unless asked for: a forgotten variable must not expose debug pages.
+# `make dev` and the test run (pyproject.toml, pytest-env) turn it on.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (see .env.example)."
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off: run `make install`, "
+            "which writes one to .env, or see .env.example."
         )
     # Only ever used with debug on, on a developer's machine.
     SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"
@@ -56,6 +67,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: sees every response last, whatever made it.
+    "portal.middleware.HeadWithoutBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
     # Directly after the header middleware so static files skip the rest of the
@@ -221,9 +234,17 @@ PORTAL_CONTACT_EMAIL = os.environ.get("PORTAL_CONTACT_EMAIL", "corrections@examp
 # Absolute base used in feeds, sitemaps and canonical links when set.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/")
 
+# Nothing a visitor searched reaches a log: request log lines lose their
+# query strings and searched numbers (portal.privacy).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "portal.privacy.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # Django's own handlers for these would bypass the filter.
+        "django.request": {"handlers": ["console"], "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

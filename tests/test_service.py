@@ -1,11 +1,17 @@
 """Serving as production does: health endpoints, headers on every response,
 compression, and the deploy checks that only this project knows."""
 
+import datetime
+import logging
+import re
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
+from portal.privacy import AccessLogger, RedactingFilter, redact_path
 from tests.factories import make_agency
 
 pytestmark = pytest.mark.django_db
@@ -98,3 +104,75 @@ def test_deploy_check_refuses_sample_data(settings, capsys):
     assert "portal.E002" not in _deploy_messages(capsys)
     make_agency("示例演示资产管理有限公司", is_sample=True)
     assert "portal.E002" in _deploy_messages(capsys)
+
+
+def test_head_gets_the_headers_and_no_body(client):
+    make_agency("长沙示例资产管理有限公司")
+    get = client.get("/")
+    head = client.head("/")
+    assert head.status_code == 200 and head.content == b""
+    assert head["Content-Length"] == str(len(get.content))
+    assert head["Content-Type"] == get["Content-Type"]
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/search/?q=13907310000", "/search/"),
+        ("/phone/13907310000/", "/phone/…/"),
+        ("/api/v1/phones/0731-8888?x=1", "/api/v1/phones/…"),
+        ("/api/v1/search?q=长沙", "/api/v1/search"),
+        ("/provinces/hunan/?page=2", "/provinces/hunan/"),
+    ],
+)
+def test_logged_paths_keep_nothing_searched(path, logged):
+    assert redact_path(path) == logged
+
+
+def test_django_request_log_lines_are_redacted(client, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        client.get("/phone/abc123/", {"q": "张三 13907310000"})
+    text = "\n".join(handler_format(record) for record in caplog.records)
+    assert "Not Found: /phone/…/" in text
+    assert "abc123" not in text and "13907310000" not in text and "张三" not in text
+    assert all(getattr(record, "request", None) is None for record in caplog.records)
+
+
+def handler_format(record: logging.LogRecord) -> str:
+    """What a handler with the redacting filter writes for this record."""
+    RedactingFilter().filter(record)
+    return record.getMessage()
+
+
+def test_gunicorn_access_lines_keep_nothing_searched():
+    from gunicorn.config import Config
+
+    config = Config()
+    config.set("accesslog", "-")
+    logger = AccessLogger(config)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/phone/13907310000/",
+        "QUERY_STRING": "q=13907310000",
+        "RAW_URI": "/phone/13907310000/?q=13907310000",
+        "REMOTE_ADDR": "203.0.113.9",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+
+    class Response:
+        status = "200 OK"
+        sent = 10
+        headers = []
+
+    class Request:
+        headers = [("X-FORWARDED-FOR", "198.51.100.7")]
+
+    atoms = logger.atoms(Response(), Request(), environ, datetime.timedelta(milliseconds=3))
+    ours = Path(__file__).resolve().parent.parent / "portal" / "gunicorn.conf.py"
+    ours_format = re.search(r"access_log_format = '(.*)'", ours.read_text()).group(1)
+    # Ours, and gunicorn's default, which names the client address and headers.
+    for access_format in (ours_format, config.access_log_format):
+        line = access_format % atoms
+        assert "/phone/…/" in line or access_format != ours_format
+        for secret in ("13907310000", "203.0.113.9", "198.51.100.7"):
+            assert secret not in line and secret not in str(atoms)

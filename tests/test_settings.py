@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_python(code: str, **env):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     environment.pop("DATABASE_URL", None)
+    # A developer's .env must not leak into these fresh processes.
+    environment["DJANGO_ENV_FILE"] = ""
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-W", "ignore", "-c", code],
@@ -33,6 +35,37 @@ def test_refuses_to_start_without_secret_key_when_debug_is_off():
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
     assert "started" not in result.stdout
+
+
+def test_debug_is_off_unless_asked_for():
+    result = run_python(
+        SETUP + "from django.conf import settings; print(settings.DEBUG)",
+        DJANGO_SECRET_KEY="a-test-only-key-that-is-long-enough-0123456789",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_settings_read_a_dotenv_file_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "DJANGO_SECRET_KEY=a-key-from-the-env-file-that-is-long-enough-0123\n"
+        "PORTAL_CONTACT_EMAIL=from-file@cuishou-chaxun.cn\n"
+        "PORTAL_BASE_URL=https://from-file.example\n",
+        encoding="utf-8",
+    )
+    result = run_python(
+        SETUP + "from django.conf import settings;"
+        "print(settings.DEBUG, settings.PORTAL_CONTACT_EMAIL, settings.PORTAL_BASE_URL)",
+        DJANGO_ENV_FILE=str(env_file),
+        PORTAL_BASE_URL="https://from-environment.example",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "False",
+        "from-file@cuishou-chaxun.cn",
+        "https://from-environment.example",
+    ]
 
 
 def test_starts_with_secret_key_when_debug_is_off():

@@ -1,0 +1,36 @@
+"""gunicorn settings for `make run` and production: gunicorn -c portal/gunicorn.conf.py portal.wsgi
+
+Every value can be overridden from the environment (GUNICORN_*), see docs/deploy.md.
+Graceful reload after a deploy: `kill -HUP <master pid>` starts new workers with
+the new code and lets the old ones finish their requests.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Pages are CPU-bound Python with short database waits: the usual 2 × cores + 1.
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
+# A request that takes longer than this is stuck (every page answers in
+# milliseconds); the worker is replaced rather than left hanging.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Recycle workers now and then, staggered, so slow memory growth can't build up.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = max_requests // 10
+# Code is loaded in each worker, so a HUP reloads it.
+preload_app = False
+
+# Access log on stdout, without query strings, searched numbers or client
+# addresses (portal.privacy, and the privacy page).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+logger_class = "portal.privacy.AccessLogger"
+access_log_format = '%(t)s "%(r)s" %(s)s %(B)s %(M)sms'
+# The proxy in front sets X-Forwarded-*; trust it only from these addresses.
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket lives at one path per user, which two servers on
+# one machine (a benchmark beside `make run`) would fight over; signals do
+# the same job (HUP reloads, TERM stops gracefully).
+control_socket_disable = True

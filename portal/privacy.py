@@ -1,0 +1,70 @@
+"""What the server may write down about a request: the privacy page's promises, in code.
+
+Logs never hold a query string (searched names, numbers, pasted text all
+travel there) and never the part of a path that is itself a searched number
+(/phone/<number>/, /api/v1/phones/<number>). Client addresses are not
+logged either. Two places write request lines: gunicorn's access log
+(`AccessLogger`, configured in portal/gunicorn.conf.py) and Django's own
+`django.request` / `django.server` loggers (`RedactingFilter`, configured in
+settings.LOGGING).
+"""
+
+import logging
+import re
+
+from gunicorn.glogging import Logger, SafeAtoms
+
+# Path segments that are what someone searched for.
+_SEARCHED = re.compile(r"^(/phone/|/api/v1/phones/)[^/]+")
+
+
+def redact_path(path: str) -> str:
+    """The path without its query string, with a searched number replaced by '…'."""
+    return _SEARCHED.sub(r"\1…", path.split("?", 1)[0])
+
+
+# runserver's "GET /search/?q=… HTTP/1.1" request line.
+_REQUEST_LINE = re.compile(r"^([A-Z]+) (\S+)( HTTP/[\d.]+)$")
+
+
+def _redact_arg(arg):
+    if not isinstance(arg, str):
+        return arg
+    if arg.startswith("/"):
+        return redact_path(arg)
+    line = _REQUEST_LINE.match(arg)
+    if line:
+        return f"{line.group(1)} {redact_path(line.group(2))}{line.group(3)}"
+    return arg
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts the paths in Django's request log lines ("Not Found: /phone/139…/",
+    runserver's request lines) and drops the request object the record carries,
+    so no handler or formatter can reach the query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_arg(arg) for arg in record.args)
+        if hasattr(record, "request"):
+            record.request = None
+        return True
+
+
+# The atoms an access line may use: time, method, redacted path, status, size,
+# duration. Everything else (addresses, headers, the query string, the raw
+# URI, environment values) is left out, so no format string can reach it.
+_ALLOWED_ATOMS = ("t", "m", "s", "B", "b", "D", "M", "T", "L", "p", "H")
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger with request lines that identify neither the visitor nor
+    what they searched."""
+
+    def atoms(self, resp, req, environ, request_time):
+        given = super().atoms(resp, req, environ, request_time)
+        path = redact_path(environ.get("PATH_INFO", ""))
+        atoms = {name: given[name] for name in _ALLOWED_ATOMS if name in given}
+        atoms.update({"U": path, "r": f"{environ.get('REQUEST_METHOD', '-')} {path}"})
+        # Unknown atoms (%(h)s, %({x-forwarded-for}i)s …) read as "-".
+        return SafeAtoms(atoms)
