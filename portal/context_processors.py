@@ -15,6 +15,6 @@ def site(request):
 
     return {
         "has_sample_data": has_sample_data,
-        "corrections_email": settings.PORTAL_CONTACT_EMAIL,
+        "contact_email": settings.PORTAL_CONTACT_EMAIL,
         "portal_base_url": settings.PORTAL_BASE_URL,
     }

@@ -37,7 +37,7 @@ class PortalSitemap(Sitemap):
 
 class PagesSitemap(PortalSitemap):
     def items(self):
-        return ["agencies:home", "agencies:province-list", "articles:index", "agencies:about-data"]
+        return ["agencies:home", "agencies:province-list", "articles:index", "agencies:about-data", "privacy"]
 
     def location(self, item):
         return reverse(item)

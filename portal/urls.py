@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 
 from . import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path(
+        "about/privacy/",
+        TemplateView.as_view(template_name="portal/privacy.html"),
+        name="privacy",
+    ),
     path("", include("agencies.urls")),
     path("api/v1/", include("articles.urls_api")),
     path("api/v1/", include("agencies.urls_api")),

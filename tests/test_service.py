@@ -176,3 +176,14 @@ def test_gunicorn_access_lines_keep_nothing_searched():
         assert "/phone/…/" in line or access_format != ours_format
         for secret in ("13907310000", "203.0.113.9", "198.51.100.7"):
             assert secret not in line and secret not in str(atoms)
+
+
+def test_privacy_page_says_what_is_kept_and_how_to_ask_for_removal(client, settings):
+    settings.PORTAL_CONTACT_EMAIL = "jiucuo@cuishou-chaxun.cn"
+    response = client.get("/about/privacy/")
+    html = response.content.decode()
+    assert response.status_code == 200 and response.cookies == {}
+    assert "不写进数据库，也不写进日志" in html
+    assert "IP 地址" in html and "不给访客设置任何 Cookie" in html
+    assert 'href="mailto:jiucuo@cuishou-chaxun.cn"' in html
+    assert 'href="/about/privacy/"' in client.get("/").content.decode()
