@@ -1,6 +1,9 @@
 """Headers every response carries, HTML, JSON, error pages and static files alike."""
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from . import views
 
 
 class PermissionsPolicyMiddleware:
@@ -40,3 +43,23 @@ class HeadWithoutBodyMiddleware:
             response.content = b""
             response["Content-Length"] = length
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that does not answer is a 503 in Chinese, not a 500 with a traceback.
+
+    OperationalError and InterfaceError are what the drivers raise for a
+    refused, dropped or timed-out connection (and for a locked SQLite file);
+    errors in our own SQL are ProgrammingError and stay 500s.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError | InterfaceError):
+            return views.service_unavailable(request)
+        return None

@@ -37,7 +37,13 @@ class PortalSitemap(Sitemap):
 
 class PagesSitemap(PortalSitemap):
     def items(self):
-        return ["agencies:home", "agencies:province-list", "articles:index", "agencies:about-data", "privacy"]
+        return [
+            "agencies:home",
+            "agencies:province-list",
+            "articles:index",
+            "agencies:about-data",
+            "privacy",
+        ]
 
     def location(self, item):
         return reverse(item)

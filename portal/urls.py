@@ -23,3 +23,4 @@ urlpatterns = [
 handler404 = "portal.views.page_not_found"
 handler500 = "portal.views.server_error"
 handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"

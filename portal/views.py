@@ -3,6 +3,9 @@ must not touch the database: a 500 may be *because* the database is down."""
 
 from django.shortcuts import render
 
+# How long to tell clients to wait when the database is down.
+RETRY_AFTER_SECONDS = 30
+
 
 def page_not_found(request, exception=None):
     message = ""
@@ -20,3 +23,20 @@ def server_error(request):
 
 def bad_request(request, exception=None):
     return render(request, "400.html", {"no_db": True}, status=400)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", {"no_db": True}, status=403)
+
+
+def service_unavailable(request):
+    """The database does not answer (portal.middleware.DatabaseUnavailableMiddleware)."""
+    response = render(request, "503.html", {"no_db": True}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def too_many_requests(request, retry_after: int):
+    response = render(request, "429.html", {"no_db": True, "retry_after": retry_after}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response

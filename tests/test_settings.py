@@ -78,7 +78,7 @@ def test_starts_with_secret_key_when_debug_is_off():
     assert result.stdout.strip() == "False"
 
 
-def test_a_dead_database_gives_a_plain_chinese_error_page(tmp_path):
+def test_a_dead_database_gives_a_plain_chinese_503_page(tmp_path):
     code = SETUP + (
         "from django.core.management import call_command;"
         "call_command('collectstatic', interactive=False, verbosity=0);"
@@ -99,6 +99,6 @@ def test_a_dead_database_gives_a_plain_chinese_error_page(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     status, _, body = result.stdout.partition("\n")
-    assert status == "500"
-    assert "服务暂时出错" in body
+    assert status == "503"
+    assert "服务暂时不可用" in body and "数据库暂时无法连接" in body
     assert "Traceback" not in body and "OperationalError" not in body
