@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before anything that does work; after sessions and auth would only cost.
+    "portal.ratelimit.RateLimitMiddleware",
     # Last, so it sees the exceptions of views and template rendering.
     "portal.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -232,6 +234,26 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 # Where people send corrections or removal requests (shown on /about/data/).
 # `check --deploy` refuses the example address (portal.checks).
 PORTAL_CONTACT_EMAIL = os.environ.get("PORTAL_CONTACT_EMAIL", "corrections@example.org")
+
+# The staff admin's address (no leading slash). Somewhere other than the
+# default keeps the login page out of reach of bots trying /admin/.
+PORTAL_ADMIN_PATH = os.environ.get("PORTAL_ADMIN_PATH", "admin/").strip("/") + "/"
+
+# Rate limits per client address, "requests/seconds" (portal.ratelimit).
+PORTAL_RATE_LIMITS_ENABLED = env_bool("PORTAL_RATE_LIMITS", True)
+PORTAL_RATE_LIMITS = {
+    "search": ("/search/", os.environ.get("PORTAL_RATE_LIMIT_SEARCH", "30/60"), ""),
+    "phone": ("/phone/", os.environ.get("PORTAL_RATE_LIMIT_SEARCH", "30/60"), ""),
+    "api": ("/api/", os.environ.get("PORTAL_RATE_LIMIT_API", "60/60"), ""),
+    "login": (
+        f"/{PORTAL_ADMIN_PATH}login/",
+        os.environ.get("PORTAL_RATE_LIMIT_LOGIN", "10/600"),
+        "POST",
+    ),
+}
+# How many proxies (CDN, load balancer) stand in front of gunicorn and append
+# to X-Forwarded-For; 0 means REMOTE_ADDR is the client.
+PORTAL_TRUSTED_PROXIES = int(os.environ.get("PORTAL_TRUSTED_PROXIES", "0"))
 
 # Absolute base used in feeds, sitemaps and canonical links when set.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/")

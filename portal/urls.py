@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
@@ -17,7 +18,7 @@ urlpatterns = [
     path("api/v1/", include("agencies.urls_api")),
     path("articles/", include("articles.urls")),
     path("", include("portal.urls_discovery")),
-    path("admin/", admin.site.urls),
+    path(settings.PORTAL_ADMIN_PATH, admin.site.urls),
 ]
 
 handler404 = "portal.views.page_not_found"
