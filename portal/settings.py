@@ -91,6 +91,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before anything that does work; after sessions and auth would only cost.
     "portal.ratelimit.RateLimitMiddleware",
+    # After the rate limits (a cached answer still counts), before the rest:
+    # a 304 or a cached page skips all of it.
+    "portal.caching.HttpCachingMiddleware",
     # Last, so it sees the exceptions of views and template rendering.
     "portal.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -238,6 +241,12 @@ PORTAL_CONTACT_EMAIL = os.environ.get("PORTAL_CONTACT_EMAIL", "corrections@examp
 # The staff admin's address (no leading slash). Somewhere other than the
 # default keeps the login page out of reach of bots trying /admin/.
 PORTAL_ADMIN_PATH = os.environ.get("PORTAL_ADMIN_PATH", "admin/").strip("/") + "/"
+
+# HTTP caching (portal.caching): how long browsers and a CDN may keep a
+# public answer, and whether whole rendered answers are kept in the cache.
+PORTAL_CACHE_MAX_AGE = int(os.environ.get("PORTAL_CACHE_MAX_AGE", "300"))
+PORTAL_PAGE_CACHE = env_bool("PORTAL_PAGE_CACHE", True)
+PORTAL_PAGE_CACHE_SECONDS = int(os.environ.get("PORTAL_PAGE_CACHE_SECONDS", "86400"))
 
 # Rate limits per client address, "requests/seconds" (portal.ratelimit).
 PORTAL_RATE_LIMITS_ENABLED = env_bool("PORTAL_RATE_LIMITS", True)

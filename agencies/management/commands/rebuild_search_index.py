@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agencies.search import index as search_index
+from portal.models import bump
 
 
 class Command(BaseCommand):
@@ -12,4 +13,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             count = search_index.rebuild()
+            bump()  # search answers may differ: cached pages must go
         self.stdout.write(f"已为 {count} 家机构重建搜索索引。")

@@ -1,0 +1,134 @@
+"""HTTP caching for public pages and API answers, keyed by the data version.
+
+Every public GET answer is a function of the data, the date in China (some
+pages show today's figures or a daily pick of articles) and the URL — never
+of the visitor. So:
+
+- `ETag` is a hash of (data version, date, URL); a request whose
+  `If-None-Match` matches gets 304 before anything is rendered;
+- `Cache-Control: public, max-age=PORTAL_CACHE_MAX_AGE` lets browsers and a
+  CDN keep answers for a while;
+- with PORTAL_PAGE_CACHE on, whole rendered answers are kept in the shared
+  cache (Redis through REDIS_URL, process memory otherwise) under the same
+  key, so a repeat view costs one primary-key read and one cache read. A data
+  change bumps the version, so a stale page is never served; the timeout only
+  bounds memory.
+
+The cache is an optimisation: if it does not answer, pages are rendered.
+"""
+
+import hashlib
+import logging
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils import timezone
+from django.utils.cache import parse_etags, patch_vary_headers
+
+from .models import current_version
+
+logger = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")
+# Never cached: the staff admin, health probes (a monitor must see the truth).
+_NEVER = ("/healthz", "/readyz", "/static/")
+_CACHEABLE_TYPES = (
+    "text/html",
+    "application/json",
+    "application/xml",
+    "application/atom+xml",
+    "text/plain",
+)
+
+
+def _skipped(request) -> bool:
+    return (
+        request.method not in ("GET", "HEAD")
+        or request.path.startswith(_NEVER)
+        or request.path.startswith("/" + settings.PORTAL_ADMIN_PATH)
+    )
+
+
+def etag_for(request, version: int) -> str:
+    day = timezone.localdate(timezone=CHINA).isoformat()
+    url = request.get_full_path()
+    digest = hashlib.sha256(f"{version}|{day}|{url}".encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def _matches(request, etag: str) -> bool:
+    wanted = parse_etags(request.headers.get("If-None-Match", ""))
+    # Weak comparison (RFC 9110 §13.1.2): GZipMiddleware marks compressed
+    # answers W/, and the client sends back what it got.
+    bare = etag.removeprefix("W/")
+    return "*" in wanted or any(tag.removeprefix("W/") == bare for tag in wanted)
+
+
+def _storable(response) -> bool:
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and "Cookie" not in response.get("Vary", "")
+        and response.get("Content-Type", "").startswith(_CACHEABLE_TYPES)
+    )
+
+
+def _cache_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception:  # Redis down or refusing: render instead
+        logger.warning("Page cache unavailable; rendering.")
+        return None
+
+
+def _cache_set(key: str, value) -> None:
+    try:
+        cache.set(key, value, timeout=settings.PORTAL_PAGE_CACHE_SECONDS)
+    except Exception:
+        logger.warning("Page cache unavailable; not storing.")
+
+
+class HttpCachingMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _skipped(request):
+            return self.get_response(request)
+        try:
+            version = current_version()
+        except DatabaseError:
+            # The view will meet the same error and answer 503.
+            return self.get_response(request)
+        etag = etag_for(request, version)
+        if _matches(request, etag):
+            return self._headers(HttpResponseNotModified(), etag)
+        key = "page:" + etag.strip('"')
+        stored = _cache_get(key) if settings.PORTAL_PAGE_CACHE else None
+        if stored is not None:
+            content, content_type, headers = stored
+            response = HttpResponse(content, content_type=content_type)
+            for name, value in headers:
+                response[name] = value
+            return self._headers(response, etag)
+        response = self.get_response(request)
+        if not _storable(response):
+            return response
+        if settings.PORTAL_PAGE_CACHE:
+            kept = [
+                (name, value)
+                for name, value in response.items()
+                if name.lower() in ("content-language", "access-control-allow-origin", "link")
+            ]
+            _cache_set(key, (response.content, response["Content-Type"], kept))
+        return self._headers(response, etag)
+
+    @staticmethod
+    def _headers(response, etag: str):
+        response["ETag"] = etag
+        response["Cache-Control"] = f"public, max-age={settings.PORTAL_CACHE_MAX_AGE}"
+        patch_vary_headers(response, ["Accept-Encoding"])
+        return response

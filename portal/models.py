@@ -1,0 +1,43 @@
+"""The data version: one number that changes whenever published data changes.
+
+Pages and API answers are derived from the data alone (no visitor state), so
+(data version, date in China, URL) identifies a response's bytes: it makes
+the ETag, and keys the server-side page cache (portal.caching). Every write
+path bumps it in the writer's own transaction — model saves and deletes
+through signals (the admin, the shell), bulk writers explicitly
+(`import_agencies`, `load_sample`, `sync_articles`, `rebuild_search_index`)
+— so a reader never pairs new data with an old version, or the reverse.
+"""
+
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+
+class DataVersion(models.Model):
+    """A single row (id 1)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.PositiveBigIntegerField(default=1)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "data version"
+
+    def __str__(self):
+        return f"{self.version} ({self.changed_at:%Y-%m-%d %H:%M})"
+
+
+def current_version() -> int:
+    """One primary-key read; 0 before the first bump (an empty site)."""
+    value = DataVersion.objects.filter(id=1).values_list("version", flat=True).first()
+    return value or 0
+
+
+def bump() -> None:
+    """Count a change. Call inside the transaction that makes it."""
+    updated = DataVersion.objects.filter(id=1).update(
+        version=F("version") + 1, changed_at=timezone.now()
+    )
+    if not updated:
+        DataVersion.objects.get_or_create(id=1, defaults={"version": 2})
