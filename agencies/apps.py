@@ -18,3 +18,7 @@ class AgenciesConfig(AppConfig):
         # cascade) must also take it off the search index's gram counts, which
         # no foreign key reaches.
         pre_delete.connect(_unindex, sender="agencies.Agency", dispatch_uid="agencies.unindex")
+        # Counts the pages show, kept up to date by single saves and deletes.
+        from . import figures
+
+        figures.connect()

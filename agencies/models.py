@@ -5,7 +5,8 @@ the API call these methods rather than building lookups of their own.
 """
 
 from django.db import models
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -16,7 +17,8 @@ from .search import textnorm
 
 class ProvinceQuerySet(models.QuerySet):
     def with_agency_counts(self):
-        return self.annotate(agency_count=Count("agencies"))
+        """`agency_count` from the tallies (agencies.figures): no scan of the agency table."""
+        return self.annotate(agency_count=Coalesce(Sum("tallies__n"), 0))
 
     def by_code_or_name(self, raw: str):
         """Match "43", "430000", "湖南省", "湖南", "湘" or "hunan"."""
@@ -173,7 +175,13 @@ class Agency(models.Model):
             # API list: a province in credit-code order. Without it PostgreSQL
             # walks the uscc index past every other province (1 s at 1M rows).
             models.Index(fields=["province", "uscc"], name="agency_province_uscc"),
-            models.Index(fields=["province", "city"], name="agency_province_city"),
+            # The province page filtered by city, or by one status, in name order.
+            models.Index(
+                fields=["province", "city", "name_sort", "uscc"], name="agency_province_city"
+            ),
+            models.Index(
+                fields=["province", "status", "name_sort", "uscc"], name="agency_province_status"
+            ),
             models.Index(fields=["province", "established_on"], name="agency_province_established"),
             # Home page "recently updated".
             models.Index(fields=["-updated_at"], name="agency_updated"),
@@ -339,6 +347,59 @@ class RegulatoryAction(models.Model):
     def identity(self) -> tuple:
         """What makes two imported actions the same record (used to avoid duplicates)."""
         return (self.kind, self.authority, self.decided_on, self.document_number)
+
+
+# --- Figures kept up to date when data changes (agencies.figures) ----------------------------
+
+
+class AgencyTally(models.Model):
+    """How many agencies a province has, per city, status and sample flag.
+
+    Every count a directory page shows (the home page, the province list, a
+    province page's total, facets and filtered totals, an article's live
+    figure) is a sum over these rows — a few hundred at most — instead of a
+    count over the agency table.
+    """
+
+    pk = models.CompositePrimaryKey("province", "city", "status", "is_sample")
+    # db_index off: the primary key starts with it.
+    province = models.ForeignKey(
+        Province, on_delete=models.CASCADE, related_name="tallies", db_index=False
+    )
+    city = models.CharField(max_length=50)
+    status = models.CharField(max_length=4)
+    is_sample = models.BooleanField()
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("机构计数")
+        verbose_name_plural = _("机构计数")
+
+    def __str__(self):
+        return f"{self.province_id} {self.city} {self.status}: {self.n}"
+
+
+class RegistryTotal(models.Model):
+    """A whole-table count shown on /about/data/: phones, links, clients, actions."""
+
+    name = models.CharField(max_length=30, primary_key=True)
+    n = models.PositiveBigIntegerField()
+
+    def __str__(self):
+        return f"{self.name}: {self.n}"
+
+
+class SourceTally(models.Model):
+    """How many agencies cite each source (the data page's "largest sources")."""
+
+    source = models.CharField(max_length=200, primary_key=True)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-n", "source"], name="sourcetally_largest")]
+
+    def __str__(self):
+        return f"{self.source}: {self.n}"
 
 
 # The name-search index's models live with the rest of search (agencies/search/);

@@ -1,16 +1,19 @@
-from django.db.models import Count, Max
+from django.db.models import Max
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
-from portal.paging import ForgivingPageMixin
+from portal.paging import CappedPaginator, CountedRows, ForgivingPageMixin
 
+from . import figures
 from . import uscc as uscc_lib
 from .enums import Status
 from .filters import ProvinceAgencyFilter
-from .models import Agency, AgencyPhone, Client, Phone, Province, RegulatoryAction
+from .models import Agency, Province
 
 RECENT_LIMIT = 10
+CITY_FACETS = 30
+SOURCES_SHOWN = 20
 
 
 class HomeView(TemplateView):
@@ -18,9 +21,10 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["provinces"] = Province.objects.with_agency_counts().order_by("code")
+        provinces = list(Province.objects.with_agency_counts().order_by("code"))
+        context["provinces"] = provinces
         context["recent"] = Agency.objects.for_listing().recently_updated()[:RECENT_LIMIT]
-        context["total"] = Agency.objects.count()
+        context["total"] = sum(province.agency_count for province in provinces)
         return context
 
 
@@ -47,26 +51,32 @@ class ProvinceDetailView(ForgivingPageMixin, ListView):
 
     def get_queryset(self):
         self.province = self.get_province()
+        self.figures = figures.ProvinceFigures.of(self.province)
         base = Agency.objects.for_listing().in_province(self.province).sorted_by("name")
         self.filterset = ProvinceAgencyFilter(self.request.GET, queryset=base)
         return self.filterset.qs
 
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # The total comes from the tallies, not a COUNT over the province.
+        valid = self.filterset.valid_data()
+        count = self.figures.count(valid.get("city", "").strip(), valid.get("status") or ())
+
+        def fetch(offset: int, limit: int) -> list:
+            return list(queryset[offset : offset + limit])
+
+        return CappedPaginator(CountedRows(count, fetch), per_page, **kwargs)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        in_province = Agency.objects.in_province(self.province)
+        valid = self.filterset.valid_data()
         context.update(
             province=self.province,
             filter=self.filterset,
-            total_in_province=in_province.count(),
-            city_facets=(
-                in_province.exclude(city="")
-                .values("city")
-                .annotate(n=Count("id"))
-                .order_by("-n", "city")[:30]
-            ),
-            status_facets=in_province.values("status").annotate(n=Count("id")).order_by("-n"),
-            selected_city=self.filterset.form.cleaned_data.get("city", ""),
-            selected_statuses=self.filterset.form.cleaned_data.get("status", []),
+            total_in_province=self.figures.total,
+            city_facets=self.figures.by_city(CITY_FACETS),
+            status_facets=self.figures.by_status(),
+            selected_city=valid.get("city", ""),
+            selected_statuses=valid.get("status") or [],
         )
         return context
 
@@ -116,23 +126,10 @@ class AboutDataView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        agencies = Agency.objects.all()
         context.update(
-            counts={
-                "agencies": agencies.count(),
-                "sample_agencies": agencies.samples().count(),
-                "phones": Phone.objects.count(),
-                "phone_links": AgencyPhone.objects.count(),
-                "clients": Client.objects.count(),
-                "actions": RegulatoryAction.objects.count(),
-                "provinces_covered": agencies.values("province").distinct().count(),
-            },
-            last_import=agencies.aggregate(last=Max("updated_at"))["last"],
-            sources=(
-                agencies.exclude(source="")
-                .values("source")
-                .annotate(n=Count("id"))
-                .order_by("-n", "source")[:20]
-            ),
+            counts=figures.directory_figures(),
+            # Served by the updated_at index: one step from its end.
+            last_import=Agency.objects.aggregate(last=Max("updated_at"))["last"],
+            sources=figures.largest_sources(SOURCES_SHOWN),
         )
         return context

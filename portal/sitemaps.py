@@ -10,15 +10,18 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
+from django.core.paginator import Paginator
 from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from agencies.figures import directory_figures
 from agencies.models import Agency, Province
 from articles import seo
 from articles.models import Article, Category, Tag
+from portal.paging import CountedRows
 
 
 class PortalSitemap(Sitemap):
@@ -77,6 +80,16 @@ class AgencySitemap(PortalSitemap):
 
     def items(self):
         return Agency.objects.order_by("uscc").only("uscc", "updated_at")
+
+    @property
+    def paginator(self):
+        # The total from the figures, not a COUNT over the agency table.
+        items = self.items()
+        total = directory_figures()["agencies"]
+        return Paginator(
+            CountedRows(total, lambda offset, limit: list(items[offset : offset + limit])),
+            self.limit,
+        )
 
     def lastmod(self, agency):
         return agency.updated_at

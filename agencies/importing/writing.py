@@ -13,7 +13,9 @@ from operator import itemgetter
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .. import dbindexes
+from portal.models import bump
+
+from .. import dbindexes, figures
 from ..models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
 from ..search import index as search_index
 from ..search.models import SearchEntry
@@ -593,6 +595,10 @@ def _run(
             transaction.set_rollback(True)
         else:
             bulk.finish()
+            # In the same transaction, so readers see the new rows, the counts
+            # pages show and the new data version together, or none of them.
+            figures.refresh()
+            bump()
     if summary.failed:
         summary.created = summary.updated = summary.unchanged = 0
     return summary
