@@ -7,8 +7,9 @@ the API call these methods rather than building lookups of their own.
 from django.db import models
 from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from portal.links import path_for
 
 from . import uscc as uscc_lib
 from .enums import ActionKind, NameKind, PhoneKind, Status
@@ -55,7 +56,7 @@ class Province(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("agencies:province-detail", kwargs={"slug": self.slug})
+        return path_for("agencies:province-detail", "slug", self.slug)
 
     @property
     def display_name(self) -> str:
@@ -199,7 +200,7 @@ class Agency(models.Model):
         super().save(*args, update_fields=update_fields, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("agencies:agency-detail", kwargs={"uscc": self.uscc})
+        return path_for("agencies:agency-detail", "uscc", self.uscc)
 
     @property
     def status_enum(self) -> Status:
@@ -255,7 +256,7 @@ class Phone(models.Model):
         return self.key
 
     def get_absolute_url(self):
-        return reverse("agencies:phone-detail", kwargs={"key": self.key})
+        return path_for("agencies:phone-detail", "key", self.key)
 
 
 class AgencyPhoneQuerySet(models.QuerySet):

@@ -9,8 +9,9 @@ import random
 
 from django.db import models
 from django.db.models import Case, Count, IntegerField, Q, Value, When
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from portal.links import path_for
 
 
 class Category(models.Model):
@@ -28,7 +29,7 @@ class Category(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:category", kwargs={"slug": self.slug})
+        return path_for("articles:category", "slug", self.slug)
 
 
 class Tag(models.Model):
@@ -45,7 +46,7 @@ class Tag(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:tag", kwargs={"slug": self.slug})
+        return path_for("articles:tag", "slug", self.slug)
 
 
 # Newest first. The slug breaks ties between articles published on the same
@@ -202,7 +203,7 @@ class Article(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("articles:detail", kwargs={"slug": self.slug})
+        return path_for("articles:detail", "slug", self.slug)
 
     @property
     def was_updated(self) -> bool:

@@ -136,7 +136,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open between requests like PostgreSQL's: opening a SQLite file and
+    # running the PRAGMAs cost more than a whole cached page.
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

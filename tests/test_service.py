@@ -187,3 +187,21 @@ def test_privacy_page_says_what_is_kept_and_how_to_ask_for_removal(client, setti
     assert "IP 地址" in html and "不给访客设置任何 Cookie" in html
     assert 'href="mailto:jiucuo@cuishou-chaxun.cn"' in html
     assert 'href="/about/privacy/"' in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "kwarg", "value"),
+    [
+        ("agencies:agency-detail", "uscc", "91430100MA4L00000X"),
+        ("agencies:phone-detail", "key", "+14155550123"),
+        ("agencies:province-detail", "slug", "hunan"),
+        ("articles:detail", "slug", "harassment-what-to-do"),
+        ("articles:tag", "slug", "cui-shou-gui-ze"),
+    ],
+)
+def test_cached_paths_equal_reverse(name, kwarg, value):
+    from django.urls import reverse
+
+    from portal.links import path_for
+
+    assert path_for(name, kwarg, value) == reverse(name, kwargs={kwarg: value})
