@@ -17,15 +17,15 @@ from .. import dbindexes
 from ..models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
 from ..search import index as search_index
 from ..search.models import SearchEntry
-from .checking import _FOUR_PLACES, CleanRecord, ProvinceResolver
+from .checking import CleanRecord, ProvinceResolver, wan_text
 from .parallel import (
     PARALLEL_MIN_BYTES,
     PARALLEL_MIN_RECORDS,
-    _can_fork,
-    _checked,
-    _checked_in_child,
+    can_fork,
+    check_each,
+    checked_in_child,
 )
-from .reading import Problem, RawRecord, _read_checked, _type_name, check_file
+from .reading import Problem, RawRecord, check_file, json_type_name, read_checked_file
 
 BATCH_SIZE = 2000
 
@@ -324,15 +324,15 @@ def _bulk_update(model, changed: dict) -> None:
     model.objects.bulk_update(objs, fields)
 
 
-def _as_imported(row: dict, dates: tuple = (), amounts: tuple = ()) -> dict:
+def _as_imported(row: dict, dates: tuple = (), amounts_in_wan: tuple = ()) -> dict:
     """A stored row with dates and amounts as text, the way checked records hold them,
     so that comparing the two says whether anything changed."""
     for key in dates:
         if row[key] is not None:
             row[key] = row[key].isoformat()
-    for key in amounts:
+    for key in amounts_in_wan:
         if row[key] is not None:
-            row[key] = str(row[key].quantize(_FOUR_PLACES))
+            row[key] = wan_text(row[key])
     return row
 
 
@@ -668,10 +668,10 @@ def _fewer_collections():
 
 def _import(items_factory: Callable[[], Iterable[RawRecord | Problem]], *, parallel, **options):
     with _fewer_collections():
-        if parallel and _can_fork():
-            with _checked_in_child(items_factory, options["batch_size"]) as checked:
+        if parallel and can_fork():
+            with checked_in_child(items_factory, options["batch_size"]) as checked:
                 return _run(checked, **options)
-        return _run(_checked(items_factory()), **options)
+        return _run(check_each(items_factory()), **options)
 
 
 def import_records(
@@ -700,7 +700,7 @@ def import_records(
             if isinstance(data, dict):
                 yield RawRecord(origin, line, data)
             else:
-                message = f"记录应是一个对象（dict），这里是{_type_name(data)}。"
+                message = f"记录应是一个对象（dict），这里是{json_type_name(data)}。"
                 yield RawRecord(origin, line, None, [Problem(origin, line, "", message)])
 
     return _import(
@@ -742,7 +742,7 @@ def import_files(
 
     def items():
         for path, (fmt, encoding) in opened:
-            yield from _read_checked(path, fmt, encoding)
+            yield from read_checked_file(path, fmt, encoding)
 
     return _import(
         items,
