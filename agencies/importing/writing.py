@@ -8,12 +8,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .. import dbindexes
+from .. import bulk, dbindexes
 from ..models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
 from ..search import index as search_index
 from ..search.models import SearchEntry
@@ -95,145 +94,18 @@ def stop_on_sigterm():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _adapter(model_field) -> Callable | None:
-    """The conversion the ORM applies before handing such a value to the driver."""
-    ops = connection.ops
-    kind = model_field.get_internal_type()
-    if kind == "DateField":
-        return ops.adapt_datefield_value
-    if kind == "DateTimeField":
-        # A batch stamps every row with the same `now`: convert it once.
-        last = [None, None]
+class _Writers:
+    """One bulk.Inserter for each table an import writes."""
 
-        def adapt_datetime(value):
-            if value is not last[0]:
-                last[0], last[1] = value, ops.adapt_datetimefield_value(value)
-            return last[1]
-
-        return adapt_datetime
-    if kind == "DecimalField":
-        digits, places = model_field.max_digits, model_field.decimal_places
-        return lambda value: ops.adapt_decimalfield_value(value, digits, places)
-    return None
-
-
-def _preallocates_ids() -> bool:
-    return connection.vendor in ("postgresql", "sqlite")
-
-
-class _Inserter:
-    """INSERTs of plain rows (dicts keyed by attname): COPY on PostgreSQL, executemany
-    elsewhere.
-
-    bulk_create compiles every value of every row through the field machinery,
-    several µs each for ~50 values a record: that was most of an import's time.
-    The values here go through the same backend adapters the ORM uses.
-    """
-
-    def __init__(self, model, with_ids: bool = False):
-        self.model = model
-        meta = model._meta
-        fields = [f for f in meta.concrete_fields if with_ids or not f.primary_key]
-        quote = connection.ops.quote_name
-        table, columns = quote(meta.db_table), ", ".join(quote(f.column) for f in fields)
-        self.copy = connection.vendor == "postgresql"
-        if self.copy:
-            self.sql = f"COPY {table} ({columns}) FROM STDIN"
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            self.sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
-        self.defaults = {f.attname: f.get_default() for f in fields}
-        self.values = itemgetter(*(f.attname for f in fields))
-        self.adapters = [(i, fn) for i, f in enumerate(fields) if (fn := _adapter(f))]
-
-    def row(self, **values) -> dict:
-        return {**self.defaults, **values}
-
-    def insert(self, rows: list[dict]) -> None:
-        if not rows:
-            return
-        values, adapters = self.values, self.adapters
-        params = []
-        for row in rows:
-            row_values = list(values(row))
-            for index, adapt in adapters:
-                if row_values[index] is not None:
-                    row_values[index] = adapt(row_values[index])
-            params.append(row_values)
-        with connection.cursor() as cursor:
-            if self.copy:
-                with cursor.cursor.copy(self.sql) as copy:
-                    for row_values in params:
-                        copy.write_row(row_values)
-            else:
-                cursor.executemany(self.sql, params)
-
-    def allocate_ids(self, rows: list[dict]) -> None:
-        """Give rows their ids before inserting them, so that children can point at them
-        without a query to look the ids up afterwards."""
-        meta = self.model._meta
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [meta.db_table, meta.pk.column, len(rows)],
-                )
-                ids = [found for (found,) in cursor.fetchall()]
-            else:
-                # SQLite: the import holds the write lock, so nobody else takes these.
-                # AUTOINCREMENT never reuses ids, hence sqlite_sequence as well as max().
-                quote = connection.ops.quote_name
-                cursor.execute(f"SELECT max({quote(meta.pk.column)}) FROM {quote(meta.db_table)}")
-                (highest,) = cursor.fetchone()
-                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [meta.db_table])
-                sequence = cursor.fetchone()
-                start = max(highest or 0, sequence[0] if sequence else 0) + 1
-                ids = range(start, start + len(rows))
-        for row, pk in zip(rows, ids, strict=True):
-            row[meta.pk.attname] = pk
-
-
-class _Inserters:
     def __init__(self):
-        with_ids = _preallocates_ids()
-        self.agency = _Inserter(Agency, with_ids)
-        self.phone = _Inserter(Phone, with_ids)
-        self.link = _Inserter(AgencyPhone)
-        self.name = _Inserter(AgencyName)
-        self.client = _Inserter(Client)
-        self.action = _Inserter(RegulatoryAction)
-
-
-def _ids(model, attname: str, values) -> dict:
-    """{value: id} for the rows whose `attname` is among `values`."""
-    meta = model._meta
-    quote = connection.ops.quote_name
-    column = quote(meta.get_field(attname).column)
-    select = f"SELECT {column}, {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE {column}"
-    values = list(values)
-    found = {}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One array parameter: psycopg's client-side binding parses a query with
-            # thousands of placeholders slowly.
-            cursor.execute(f"{select} = ANY(%s)", [values])
-            found.update(cursor.fetchall())
-            return found
-        for start in range(0, len(values), 5000):
-            chunk = values[start : start + 5000]
-            cursor.execute(f"{select} IN ({', '.join(['%s'] * len(chunk))})", chunk)
-            found.update(cursor.fetchall())
-    return found
-
-
-def _insert_with_ids(inserter: _Inserter, rows: list[dict], key: str) -> dict:
-    """Insert rows; {row[key]: id}."""
-    if _preallocates_ids():
-        inserter.allocate_ids(rows)
-        inserter.insert(rows)
-        return {row[key]: row["id"] for row in rows}
-    inserter.insert(rows)
-    return _ids(inserter.model, key, [row[key] for row in rows])
+        # Agencies and phones take their ids before they are written: their
+        # children in the same batch point at them.
+        self.agency = bulk.Inserter(Agency, returns_ids=True)
+        self.phone = bulk.Inserter(Phone, returns_ids=True)
+        self.link = bulk.Inserter(AgencyPhone)
+        self.name = bulk.Inserter(AgencyName)
+        self.client = bulk.Inserter(Client)
+        self.action = bulk.Inserter(RegulatoryAction)
 
 
 class _PhoneIds:
@@ -264,7 +136,7 @@ class _PhoneIds:
         ids = self.ids
         unknown = [key for key in keys if key not in ids]
         if unknown and not self.complete:
-            ids.update(_ids(Phone, "key", unknown))
+            ids.update(bulk.find_ids(Phone, "key", unknown))
         return {key: ids[key] for key in keys if key in ids}
 
     def add(self, found: dict[str, int]) -> None:
@@ -339,7 +211,7 @@ def _as_imported(row: dict, dates: tuple = (), amounts_in_wan: tuple = ()) -> di
 def _stored(records: list[CleanRecord]):
     """What the database holds for a batch's agencies, as dicts, in one query per table."""
     # Cheap existence check first: on a fresh import nothing more is needed.
-    existing = _ids(Agency, "uscc", {r.uscc for r in records})
+    existing = bulk.find_ids(Agency, "uscc", {r.uscc for r in records})
     agencies = {}
     if existing:
         for row in Agency.objects.filter(id__in=existing.values()).values():
@@ -384,7 +256,7 @@ def _stored(records: list[CleanRecord]):
 def _write_batch(
     records: list[CleanRecord],
     summary: ImportSummary,
-    sql: _Inserters,
+    writers: _Writers,
     index: search_index.IndexWriter,
     known_phones: _PhoneIds,
 ) -> None:
@@ -411,7 +283,7 @@ def _write_batch(
         else:
             row = stored.get(record.uscc)
             if row is None:
-                row = sql.agency.row(
+                row = writers.agency.row(
                     uscc=record.uscc,
                     province_id=record.derived_province,
                     created_at=now,
@@ -443,9 +315,9 @@ def _write_batch(
                 changed |= _update_given(link, entry.given, changed_links)
                 continue
             if entry.key not in phone_ids and entry.key not in new_phones:
-                new_phones[entry.key] = sql.phone.row(key=entry.key, kind=entry.kind)
+                new_phones[entry.key] = writers.phone.row(key=entry.key, kind=entry.kind)
             given = entry.given
-            link = sql.link.row(
+            link = writers.link.row(
                 phone_id=entry.key,  # the key until the phone's id is known
                 number_as_reported=entry.number,
                 label=given.get("label", ""),
@@ -461,7 +333,7 @@ def _write_batch(
         for kind, name in record.names:
             if (kind, name) not in state.names:
                 state.names.add((kind, name))
-                new_names.append((state, sql.name.row(kind=kind, name=name)))
+                new_names.append((state, writers.name.row(kind=kind, name=name)))
                 changed = True
 
         for entry in record.clients:
@@ -469,7 +341,7 @@ def _write_batch(
             if client is not None:
                 changed |= _update_given(client, entry.given, changed_clients)
                 continue
-            client = state.clients[entry.name] = sql.client.row(name=entry.name, **entry.given)
+            client = state.clients[entry.name] = writers.client.row(name=entry.name, **entry.given)
             new_clients.append((state, client))
             changed = True
 
@@ -479,7 +351,7 @@ def _write_batch(
                 changed |= _update_given(action, entry.given, changed_actions)
                 continue
             kind, authority, decided_on, document_number = entry.identity
-            action = state.actions[entry.identity] = sql.action.row(
+            action = state.actions[entry.identity] = writers.action.row(
                 kind=kind,
                 authority=authority,
                 decided_on=decided_on,
@@ -498,12 +370,12 @@ def _write_batch(
             summary.unchanged += 1
 
     if new_agencies:
-        ids = _insert_with_ids(sql.agency, new_agencies, "uscc")
+        ids = writers.agency.insert_returning_ids(new_agencies, "uscc")
         for state in states.values():
             if state.new:
                 state.pk = ids[state.row["uscc"]]
     if new_phones:
-        created_phones = _insert_with_ids(sql.phone, list(new_phones.values()), "key")
+        created_phones = writers.phone.insert_returning_ids(list(new_phones.values()), "key")
         known_phones.add(created_phones)
         phone_ids.update(created_phones)
 
@@ -523,10 +395,10 @@ def _write_batch(
     for pending in (new_names, new_clients, new_actions):
         for state, child in pending:
             child["agency_id"] = state.pk
-    sql.link.insert([link for _, link in new_links])
-    sql.name.insert([child for _, child in new_names])
-    sql.client.insert([child for _, child in new_clients])
-    sql.action.insert([child for _, child in new_actions])
+    writers.link.insert([link for _, link in new_links])
+    writers.name.insert([child for _, child in new_names])
+    writers.client.insert([child for _, child in new_clients])
+    writers.action.insert([child for _, child in new_actions])
     _bulk_update(AgencyPhone, changed_links)
     _bulk_update(Client, changed_clients)
     _bulk_update(RegulatoryAction, changed_actions)
@@ -555,7 +427,7 @@ def _run(
     batch: list[CleanRecord] = []
     unreported = 0
     with transaction.atomic():
-        inserters = _Inserters()
+        writers = _Writers()
         known_phones = _PhoneIds()
         index = search_index.IndexWriter()
         bulk = _BulkSwitch(index, known_phones)
@@ -579,14 +451,14 @@ def _run(
                 batch.append(item)
             if unreported >= batch_size:
                 if batch:
-                    _write_batch(batch, summary, inserters, index, known_phones)
+                    _write_batch(batch, summary, writers, index, known_phones)
                     bulk.check(summary.created)
                     batch = []
                 if progress:
                     progress(unreported)
                 unreported = 0
         if batch and not summary.failed:
-            _write_batch(batch, summary, inserters, index, known_phones)
+            _write_batch(batch, summary, writers, index, known_phones)
         if progress and unreported:
             progress(unreported)
         if summary.failed or dry_run:
