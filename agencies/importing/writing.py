@@ -476,12 +476,6 @@ def _run(
 BULK_MIN_CREATED = 50_000
 
 
-# Agency indexes only the public pages read (province pages, the home page):
-# a bulk load builds them at the end too, since (province, name) takes inserts
-# at random places. Unique constraints stay: the import looks rows up by them.
-_DEFERRED_AGENCY_INDEXES = [index.name for index in Agency._meta.indexes]
-
-
 # Tables whose foreign keys a bulk load drops and adds back (PostgreSQL; see
 # dbindexes.drop_foreign_keys). Not the agency's own key to its province:
 # dropping it would lock the province table, which every page reads, and 34
@@ -490,11 +484,15 @@ _DEFERRED_KEY_MODELS = [AgencyName, AgencyPhone, Client, RegulatoryAction, Searc
 
 
 class _BulkSwitch:
+    """Turns a load into a bulk load once it has created enough agencies (see
+    BULK_MIN_CREATED), and puts back at the end what that took away."""
+
     def __init__(self, index: search_index.IndexWriter, known_phones: _PhoneIds):
         self.index = index
         self.known_phones = known_phones
         self.existing: int | None = None
         self.on = False
+        self.dropped_indexes: list[str] = []
         self.dropped_keys: list = []
 
     def check(self, created: int) -> None:
@@ -507,14 +505,18 @@ class _BulkSwitch:
             self.on = True
             self.known_phones.load_all()
             self.index.go_bulk()
-            for name in _DEFERRED_AGENCY_INDEXES:
+            # Every agency index is one only the public pages read (province
+            # pages, the home page): build them at the end too, since
+            # (province, name) takes inserts at random places. Unique
+            # constraints stay: the import looks rows up by them.
+            self.dropped_indexes = [index.name for index in Agency._meta.indexes]
+            for name in self.dropped_indexes:
                 dbindexes.drop(Agency, name)
             self.dropped_keys = dbindexes.drop_foreign_keys(_DEFERRED_KEY_MODELS)
 
     def finish(self) -> None:
-        if self.on:
-            for name in _DEFERRED_AGENCY_INDEXES:
-                dbindexes.create(Agency, name)
+        for name in self.dropped_indexes:
+            dbindexes.create(Agency, name)
         self.index.finish()
         # Last: the search rows written by finish() are checked with the rest.
         dbindexes.restore_foreign_keys(self.dropped_keys)
