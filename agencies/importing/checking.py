@@ -43,7 +43,6 @@ _AGENCY_TEXT = (
     "business_scope",
     "source",
 )
-_AGENCY_DATES = ("established_on", "retrieved_on")
 
 
 def _max_length(model, name: str) -> int | None:
@@ -252,6 +251,8 @@ def check_record(raw: RawRecord) -> CleanRecord:
     """Everything about a record that needs no database; see ProvinceResolver for the rest.
 
     The result carries its problems; with any, it must not be written.
+    Problems are reported in the order the steps run, which is the order of
+    the fields in the format.
     """
     origin, line, data = raw.origin, raw.line, raw.data
     problems: list[Problem] = list(raw.problems or ())
@@ -265,93 +266,13 @@ def check_record(raw: RawRecord) -> CleanRecord:
         _scan_unstorable(data, "", report)
     for key in data.keys() - _ALLOWED:
         report(str(key), "不认识的字段（可用的字段见 docs/import-format.md）。")
-
-    code = ""
-    if "uscc" not in data:
-        report("uscc", "缺少统一社会信用代码。")
-    else:
-        try:
-            code = uscc_lib.validate(_text(data["uscc"]))
-        except (InvalidInput, uscc_lib.UsccError) as exc:
-            report("uscc", exc.message)
-
-    values: dict = {}
-    if "name" not in data:
-        report("name", "缺少机构名称。")
-    for key in _AGENCY_TEXT:
-        if key in data:
-            value = data[key]
-            # The common case inline: this runs for every field of every record.
-            if type(value) is str and len(value) <= _AGENCY_MAX[key]:
-                values[key] = value.strip()
-                continue
-            try:
-                values[key] = _text(value, _AGENCY_MAX[key])
-            except InvalidInput as exc:
-                report(key, exc.message)
-    if values.get("name") == "":
-        report("name", "机构名称不能为空。")
-    elif "name" in values:
-        values["name_sort"] = textnorm.sort_key(values["name"])
-    if "registered_capital" in values:
-        wan = capital_in_wan(values["registered_capital"])
-        values["registered_capital_wan"] = None if wan is None else wan_text(wan)
-    for key in _AGENCY_DATES:
-        if key in data:
-            try:
-                values[key] = parse_date(data[key])
-            except InvalidInput as exc:
-                report(key, exc.message)
-    if "source_url" in data:
-        try:
-            values["source_url"] = parse_url(data["source_url"])
-        except InvalidInput as exc:
-            report("source_url", exc.message)
-    if "status" in data:
-        try:
-            text = _text(data["status"])
-        except InvalidInput as exc:
-            report("status", exc.message)
-        else:
-            status = _parse_status(text) if text else Status.OTHER
-            if status is None:
-                allowed = "、".join(Status.values)
-                report("status", f"不认识的登记状态“{_show(text)}”，可用：{allowed}。")
-            else:
-                values["status"] = status.value
-    if "is_sample" in data:
-        try:
-            values["is_sample"] = parse_bool(data["is_sample"])
-        except InvalidInput as exc:
-            report("is_sample", exc.message)
-    province_text = ""
-    try:
-        province_text = _text(data.get("province"))
-    except InvalidInput as exc:
-        report("province", exc.message)
-
-    names = []
-    for key, kind in (("former_names", NameKind.FORMER), ("aliases", NameKind.ALIAS)):
-        for index, item in _items(data, key, report):
-            try:
-                text = _text(item, _NAME_MAX)
-            except InvalidInput as exc:
-                report(f"{key}[{index}]", exc.message)
-                continue
-            if text and (kind.value, text) not in names:
-                names.append((kind.value, text))
-
+    code = _uscc(data, report)
+    values = _agency_values(data, report)
+    province_text = _province_text(data, report)
+    names = _other_names(data, report)
     phones = _entries(data, "phones", _phone, attrgetter("key"), report)
     clients = _entries(data, "clients", _client, attrgetter("name"), report)
     actions = _entries(data, "actions", _action, attrgetter("identity"), report)
-
-    search = None
-    if not problems:
-        # Only used if the record creates its agency, when the row's name and
-        # status are exactly these; otherwise the writer reindexes from the
-        # database. Folding and pinyin are a large part of an import's work.
-        status = values.get("status", Status.OTHER.value)
-        search = (values["name"], status, search_index.build(values["name"], status, names))
     return CleanRecord(
         origin,
         line,
@@ -363,8 +284,113 @@ def check_record(raw: RawRecord) -> CleanRecord:
         clients,
         actions,
         problems,
-        search=search,
+        search=None if problems else _search_rows(values, names),
     )
+
+
+def _uscc(data: dict, report) -> str:
+    """The record's credit code, normalised and checked; "" if it has none that is right."""
+    if "uscc" not in data:
+        report("uscc", "缺少统一社会信用代码。")
+        return ""
+    try:
+        return uscc_lib.validate(_text(data["uscc"]))
+    except (InvalidInput, uscc_lib.UsccError) as exc:
+        report("uscc", exc.message)
+        return ""
+
+
+def _parse_status_value(value) -> str:
+    text = _text(value)
+    status = _parse_status(text) if text else Status.OTHER
+    if status is None:
+        allowed = "、".join(Status.values)
+        raise InvalidInput(f"不认识的登记状态“{_show(text)}”，可用：{allowed}。")
+    return status.value
+
+
+# Agency fields that are not plain text, with their parsers, in the format's order.
+_AGENCY_PARSED = (
+    ("established_on", parse_date),
+    ("retrieved_on", parse_date),
+    ("source_url", parse_url),
+    ("status", _parse_status_value),
+    ("is_sample", parse_bool),
+)
+
+
+def _agency_values(data: dict, report) -> dict:
+    """The agency's own fields the record gives, by Agency attname, with the two
+    derived from them: name_sort and registered_capital_wan."""
+    if "name" not in data:
+        report("name", "缺少机构名称。")
+    values = _agency_texts(data, report)
+    if values.get("name") == "":
+        report("name", "机构名称不能为空。")
+    elif "name" in values:
+        values["name_sort"] = textnorm.sort_key(values["name"])
+    if "registered_capital" in values:
+        wan = capital_in_wan(values["registered_capital"])
+        values["registered_capital_wan"] = None if wan is None else wan_text(wan)
+    for key, parse in _AGENCY_PARSED:
+        if key in data:
+            try:
+                values[key] = parse(data[key])
+            except InvalidInput as exc:
+                report(key, exc.message)
+    return values
+
+
+def _agency_texts(data: dict, report) -> dict:
+    texts = {}
+    for key in _AGENCY_TEXT:
+        if key in data:
+            value = data[key]
+            # The common case inline: this runs for every field of every record.
+            if type(value) is str and len(value) <= _AGENCY_MAX[key]:
+                texts[key] = value.strip()
+                continue
+            try:
+                texts[key] = _text(value, _AGENCY_MAX[key])
+            except InvalidInput as exc:
+                report(key, exc.message)
+    return texts
+
+
+def _province_text(data: dict, report) -> str:
+    """The province as written; ProvinceResolver settles what it means."""
+    try:
+        return _text(data.get("province"))
+    except InvalidInput as exc:
+        report("province", exc.message)
+        return ""
+
+
+def _other_names(data: dict, report) -> list[tuple[str, str]]:
+    """(kind, name) for the former names and aliases, each once, in the file's order."""
+    names = []
+    for key, kind in (("former_names", NameKind.FORMER), ("aliases", NameKind.ALIAS)):
+        for index, item in _items(data, key, report):
+            try:
+                text = _text(item, _NAME_MAX)
+            except InvalidInput as exc:
+                report(f"{key}[{index}]", exc.message)
+                continue
+            if text and (kind.value, text) not in names:
+                names.append((kind.value, text))
+    return names
+
+
+def _search_rows(values: dict, names: list[tuple[str, str]]) -> tuple:
+    """(name, status, search_index.build(...)) for a clean record.
+
+    Only used if the record creates its agency, when the row's name and
+    status are exactly these; otherwise the writer reindexes from the
+    database. Folding and pinyin are a large part of an import's work, and
+    this runs in the checking process.
+    """
+    status = values.get("status", Status.OTHER.value)
+    return (values["name"], status, search_index.build(values["name"], status, names))
 
 
 class ProvinceResolver:
