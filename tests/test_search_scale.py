@@ -241,7 +241,6 @@ def test_build_is_pure_and_needs_no_agency():
 def broad(db, monkeypatch):
     """12 agencies named 资产管理 (8 in Hunan, 4 in Hubei); more than 5 is broad."""
     monkeypatch.setattr(candidates, "SCAN_LIMIT", 5)
-    monkeypatch.setattr(candidates, "_COUNT_CAP", 6)
     agencies = [make_agency(f"长沙第{i}资产管理有限公司") for i in range(8)]
     agencies += [make_agency(f"武汉第{i}资产管理有限公司", "42") for i in range(4)]
     search_index.refresh(a.id for a in agencies)
