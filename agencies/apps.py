@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _unindex(sender, instance, **kwargs):
+    # Imported here, not at the top: Django imports apps.py before any models
+    # module, and the index module needs the models.
     from .search import index
 
     index.remove([instance.pk])

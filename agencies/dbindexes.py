@@ -1,45 +1,54 @@
 """Dropping indexes and foreign keys for a large load and restoring them, in its transaction.
 
 A large load inserts faster into a table without its secondary indexes and
-then builds each index with one sort (agencies.importing, agencies.search.index).
-The schema editor can't be used for this: SQLite's refuses to run inside
-atomic(). The SQL is plain enough to write from the model's `Meta.indexes`.
+then builds each index with one sort (agencies.importing.writing,
+agencies.search.index). Indexes are dropped and built again by Django's
+schema editor from the model's own `Meta.indexes`, so whatever an index
+declares (a condition, operator classes, expressions, descending columns)
+comes back exactly as the migration made it.
 """
 
 from django.db import connection
 
 
-def _index(model, name: str):
+def _declared(model, name: str):
+    """The model's own Index of that name; fails loudly for a name it doesn't declare."""
     (index,) = [index for index in model._meta.indexes if index.name == name]
     return index
 
 
+def _schema_editor():
+    """A schema editor to run index SQL in the caller's transaction.
+
+    It is not entered: entering one opens an atomic block of its own, and on
+    SQLite it refuses to be entered inside atomic() at all (it would first
+    switch off foreign-key checks, which SQLite can't do mid-transaction).
+    Adding and removing an index need nothing from entering but the list of
+    statements to run on leaving, which stays empty for these two.
+    """
+    editor = connection.schema_editor()
+    editor.deferred_sql = []
+    return editor
+
+
 def drop(model, name: str) -> None:
-    _index(model, name)  # fails loudly for a name the model doesn't declare
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    _schema_editor().remove_index(model, _declared(model, name))
 
 
 def create(model, name: str) -> None:
-    index = _index(model, name)
-    quote = connection.ops.quote_name
-    columns = []
-    for field_name in index.fields:
-        descending = field_name.startswith("-")
-        column = quote(model._meta.get_field(field_name.lstrip("-")).column)
-        columns.append(f"{column} DESC" if descending else column)
+    index = _declared(model, name)
+    editor = _schema_editor()
+    if connection.vendor != "postgresql":
+        editor.add_index(model, index)
+        return
     with connection.cursor() as cursor:
-        sql = f"CREATE INDEX {quote(name)} ON {quote(model._meta.db_table)} ({', '.join(columns)})"
-        if connection.vendor != "postgresql":
-            cursor.execute(sql)
-            return
         # One in-memory sort instead of many merge passes on disk; LOCAL: for
         # this transaction only.
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         # PostgreSQL won't index a table with foreign-key checks still pending
         # (Django's are deferred to commit): run them now, then defer again.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(sql)
+        editor.add_index(model, index)
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 

@@ -614,7 +614,7 @@ def test_import_records_api():
 
 @pytest.mark.django_db
 def test_checking_in_a_child_process_gives_the_same_result(tmp_path):
-    if not parallel._can_fork():
+    if not parallel.can_fork():
         pytest.skip("needs fork() without other threads")
     lines = (DATA / "agencies.jsonl").read_text(encoding="utf-8")
     path = tmp_path / "data.jsonl"

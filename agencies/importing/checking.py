@@ -25,10 +25,10 @@ from .reading import (
     CLIENT_FIELDS,
     FIELDS,
     PHONE_FIELDS,
+    InvalidInput,
     Problem,
     RawRecord,
-    _Invalid,
-    _type_name,
+    json_type_name,
 )
 
 # Plain agency text columns; max lengths come from the model so they cannot drift.
@@ -43,7 +43,6 @@ _AGENCY_TEXT = (
     "business_scope",
     "source",
 )
-_AGENCY_DATES = ("established_on", "retrieved_on")
 
 
 def _max_length(model, name: str) -> int | None:
@@ -76,10 +75,10 @@ def _text(value, max_length: int | None = None) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     elif not isinstance(value, str):
-        raise _Invalid(f"应为文本，这里是{_type_name(value)}。")
+        raise InvalidInput(f"应为文本，这里是{json_type_name(value)}。")
     value = value.strip()
     if max_length is not None and len(value) > max_length:
-        raise _Invalid(f"太长了：最多 {max_length} 个字符，这里有 {len(value)} 个。")
+        raise InvalidInput(f"太长了：最多 {max_length} 个字符，这里有 {len(value)} 个。")
     return value
 
 
@@ -110,11 +109,11 @@ def parse_date(value) -> str | None:
     if not text:
         return None
     if not _ISO_DATE.fullmatch(text):
-        raise _Invalid(f"日期格式应为 YYYY-MM-DD，这里是“{_show(text)}”。")
+        raise InvalidInput(f"日期格式应为 YYYY-MM-DD，这里是“{_show(text)}”。")
     try:
         date.fromisoformat(text)
     except ValueError:
-        raise _Invalid(f"没有这一天：“{text}”。") from None
+        raise InvalidInput(f"没有这一天：“{text}”。") from None
     return text
 
 
@@ -137,7 +136,7 @@ def parse_url(value) -> str:
     if text:
         problem = _url_problem(text)
         if problem:
-            raise _Invalid(problem)
+            raise InvalidInput(problem)
     return text
 
 
@@ -156,7 +155,7 @@ def parse_bool(value) -> bool:
             return True
         if folded in _FALSE:
             return False
-    raise _Invalid(f"应为 true 或 false，这里是“{_show(str(value))}”。")
+    raise InvalidInput(f"应为 true 或 false，这里是“{_show(str(value))}”。")
 
 
 # The parsers fold case and width and build translated labels on every call;
@@ -168,6 +167,11 @@ _CAPITAL_NOISE = re.compile(r"[\s,()]")
 _CAPITAL = re.compile(r"(\d+(?:\.\d+)?)(亿|万)?(元)?(人民币)?(元)?")
 _WAN_LIMIT = Decimal(10) ** 12  # max_digits=16 with decimal_places=4 leaves 12 integer digits
 _FOUR_PLACES = Decimal("0.0001")
+
+
+def wan_text(amount: Decimal) -> str:
+    """An amount in 万元 as checked records carry it: text with the column's four places."""
+    return str(amount.quantize(_FOUR_PLACES))
 
 
 @lru_cache(maxsize=8192)
@@ -247,6 +251,8 @@ def check_record(raw: RawRecord) -> CleanRecord:
     """Everything about a record that needs no database; see ProvinceResolver for the rest.
 
     The result carries its problems; with any, it must not be written.
+    Problems are reported in the order the steps run, which is the order of
+    the fields in the format.
     """
     origin, line, data = raw.origin, raw.line, raw.data
     problems: list[Problem] = list(raw.problems or ())
@@ -260,93 +266,13 @@ def check_record(raw: RawRecord) -> CleanRecord:
         _scan_unstorable(data, "", report)
     for key in data.keys() - _ALLOWED:
         report(str(key), "不认识的字段（可用的字段见 docs/import-format.md）。")
-
-    code = ""
-    if "uscc" not in data:
-        report("uscc", "缺少统一社会信用代码。")
-    else:
-        try:
-            code = uscc_lib.validate(_text(data["uscc"]))
-        except (_Invalid, uscc_lib.UsccError) as exc:
-            report("uscc", exc.message)
-
-    values: dict = {}
-    if "name" not in data:
-        report("name", "缺少机构名称。")
-    for key in _AGENCY_TEXT:
-        if key in data:
-            value = data[key]
-            # The common case inline: this runs for every field of every record.
-            if type(value) is str and len(value) <= _AGENCY_MAX[key]:
-                values[key] = value.strip()
-                continue
-            try:
-                values[key] = _text(value, _AGENCY_MAX[key])
-            except _Invalid as exc:
-                report(key, exc.message)
-    if values.get("name") == "":
-        report("name", "机构名称不能为空。")
-    elif "name" in values:
-        values["name_sort"] = textnorm.sort_key(values["name"])
-    if "registered_capital" in values:
-        wan = capital_in_wan(values["registered_capital"])
-        values["registered_capital_wan"] = None if wan is None else str(wan)
-    for key in _AGENCY_DATES:
-        if key in data:
-            try:
-                values[key] = parse_date(data[key])
-            except _Invalid as exc:
-                report(key, exc.message)
-    if "source_url" in data:
-        try:
-            values["source_url"] = parse_url(data["source_url"])
-        except _Invalid as exc:
-            report("source_url", exc.message)
-    if "status" in data:
-        try:
-            text = _text(data["status"])
-        except _Invalid as exc:
-            report("status", exc.message)
-        else:
-            status = _parse_status(text) if text else Status.OTHER
-            if status is None:
-                allowed = "、".join(Status.values)
-                report("status", f"不认识的登记状态“{_show(text)}”，可用：{allowed}。")
-            else:
-                values["status"] = status.value
-    if "is_sample" in data:
-        try:
-            values["is_sample"] = parse_bool(data["is_sample"])
-        except _Invalid as exc:
-            report("is_sample", exc.message)
-    province_text = ""
-    try:
-        province_text = _text(data.get("province"))
-    except _Invalid as exc:
-        report("province", exc.message)
-
-    names = []
-    for key, kind in (("former_names", NameKind.FORMER), ("aliases", NameKind.ALIAS)):
-        for index, item in _items(data, key, report):
-            try:
-                text = _text(item, _NAME_MAX)
-            except _Invalid as exc:
-                report(f"{key}[{index}]", exc.message)
-                continue
-            if text and (kind.value, text) not in names:
-                names.append((kind.value, text))
-
+    code = _uscc(data, report)
+    values = _agency_values(data, report)
+    province_text = _province_text(data, report)
+    names = _other_names(data, report)
     phones = _entries(data, "phones", _phone, attrgetter("key"), report)
     clients = _entries(data, "clients", _client, attrgetter("name"), report)
     actions = _entries(data, "actions", _action, attrgetter("identity"), report)
-
-    search = None
-    if not problems:
-        # Only used if the record creates its agency, when the row's name and
-        # status are exactly these; otherwise the writer reindexes from the
-        # database. Folding and pinyin are a large part of an import's work.
-        status = values.get("status", Status.OTHER.value)
-        search = (values["name"], status, search_index.build(values["name"], status, names))
     return CleanRecord(
         origin,
         line,
@@ -358,8 +284,113 @@ def check_record(raw: RawRecord) -> CleanRecord:
         clients,
         actions,
         problems,
-        search=search,
+        search=None if problems else _search_rows(values, names),
     )
+
+
+def _uscc(data: dict, report) -> str:
+    """The record's credit code, normalised and checked; "" if it has none that is right."""
+    if "uscc" not in data:
+        report("uscc", "缺少统一社会信用代码。")
+        return ""
+    try:
+        return uscc_lib.validate(_text(data["uscc"]))
+    except (InvalidInput, uscc_lib.UsccError) as exc:
+        report("uscc", exc.message)
+        return ""
+
+
+def _parse_status_value(value) -> str:
+    text = _text(value)
+    status = _parse_status(text) if text else Status.OTHER
+    if status is None:
+        allowed = "、".join(Status.values)
+        raise InvalidInput(f"不认识的登记状态“{_show(text)}”，可用：{allowed}。")
+    return status.value
+
+
+# Agency fields that are not plain text, with their parsers, in the format's order.
+_AGENCY_PARSED = (
+    ("established_on", parse_date),
+    ("retrieved_on", parse_date),
+    ("source_url", parse_url),
+    ("status", _parse_status_value),
+    ("is_sample", parse_bool),
+)
+
+
+def _agency_values(data: dict, report) -> dict:
+    """The agency's own fields the record gives, by Agency attname, with the two
+    derived from them: name_sort and registered_capital_wan."""
+    if "name" not in data:
+        report("name", "缺少机构名称。")
+    values = _agency_texts(data, report)
+    if values.get("name") == "":
+        report("name", "机构名称不能为空。")
+    elif "name" in values:
+        values["name_sort"] = textnorm.sort_key(values["name"])
+    if "registered_capital" in values:
+        wan = capital_in_wan(values["registered_capital"])
+        values["registered_capital_wan"] = None if wan is None else wan_text(wan)
+    for key, parse in _AGENCY_PARSED:
+        if key in data:
+            try:
+                values[key] = parse(data[key])
+            except InvalidInput as exc:
+                report(key, exc.message)
+    return values
+
+
+def _agency_texts(data: dict, report) -> dict:
+    texts = {}
+    for key in _AGENCY_TEXT:
+        if key in data:
+            value = data[key]
+            # The common case inline: this runs for every field of every record.
+            if type(value) is str and len(value) <= _AGENCY_MAX[key]:
+                texts[key] = value.strip()
+                continue
+            try:
+                texts[key] = _text(value, _AGENCY_MAX[key])
+            except InvalidInput as exc:
+                report(key, exc.message)
+    return texts
+
+
+def _province_text(data: dict, report) -> str:
+    """The province as written; ProvinceResolver settles what it means."""
+    try:
+        return _text(data.get("province"))
+    except InvalidInput as exc:
+        report("province", exc.message)
+        return ""
+
+
+def _other_names(data: dict, report) -> list[tuple[str, str]]:
+    """(kind, name) for the former names and aliases, each once, in the file's order."""
+    names = []
+    for key, kind in (("former_names", NameKind.FORMER), ("aliases", NameKind.ALIAS)):
+        for index, item in _items(data, key, report):
+            try:
+                text = _text(item, _NAME_MAX)
+            except InvalidInput as exc:
+                report(f"{key}[{index}]", exc.message)
+                continue
+            if text and (kind.value, text) not in names:
+                names.append((kind.value, text))
+    return names
+
+
+def _search_rows(values: dict, names: list[tuple[str, str]]) -> tuple:
+    """(name, status, search_index.build(...)) for a clean record.
+
+    Only used if the record creates its agency, when the row's name and
+    status are exactly these; otherwise the writer reindexes from the
+    database. Folding and pinyin are a large part of an import's work, and
+    this runs in the checking process.
+    """
+    status = values.get("status", Status.OTHER.value)
+    return (values["name"], status, search_index.build(values["name"], status, names))
 
 
 class ProvinceResolver:
@@ -371,28 +402,28 @@ class ProvinceResolver:
 
     def __init__(self):
         self._codes: set[str] | None = None
-        self._lookup: dict[str, str | _Invalid] = {}
+        self._lookup: dict[str, str | InvalidInput] = {}
 
     def code(self, text: str) -> str:
         """The code of the province a file names ("43", "湖南省", "湖南", "湘", "hunan")."""
         found = self._lookup.get(text)
         if found is None:
             found = self._lookup[text] = self._find(text)
-        if isinstance(found, _Invalid):
+        if isinstance(found, InvalidInput):
             raise found
         return found
 
     @staticmethod
-    def _find(text: str) -> str | _Invalid:
+    def _find(text: str) -> str | InvalidInput:
         matches = list(Province.objects.by_code_or_name(text))
         if len(matches) > 1:
             exact = [p for p in matches if text in (p.name, p.short_name, p.short_name_alt, p.slug)]
             if len(exact) != 1:
                 names = "、".join(p.name for p in matches)
-                return _Invalid(f"“{_show(text)}”可能是多个省份（{names}），请写全称或代码。")
+                return InvalidInput(f"“{_show(text)}”可能是多个省份（{names}），请写全称或代码。")
             matches = exact
         if not matches:
-            return _Invalid(
+            return InvalidInput(
                 f"不认识的省份“{_show(text)}”：请写省级行政区名称或两位代码，如“湖南省”或“43”。"
             )
         return matches[0].code
@@ -403,7 +434,7 @@ class ProvinceResolver:
             try:
                 # Given wins over the USCC's region: agencies move, codes stay.
                 record.values["province_id"] = self.code(record.province_text)
-            except _Invalid as exc:
+            except InvalidInput as exc:
                 record.problems.append(Problem(record.origin, record.line, "province", exc.message))
         elif record.uscc:
             derived = uscc_lib.province_code(record.uscc)
@@ -429,7 +460,7 @@ def _items(data: dict, key: str, report) -> Iterable[tuple[int, object]]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        report(key, f"应为列表，这里是{_type_name(value)}。")
+        report(key, f"应为列表，这里是{json_type_name(value)}。")
         return ()
     return enumerate(value, 1)
 
@@ -446,7 +477,7 @@ def _entries(data: dict, key: str, parse, identity, report) -> list:
 
 def _object(item, where: str, allowed: frozenset, report) -> dict | None:
     if not isinstance(item, dict):
-        report(where, f"应为对象 {{…}}，这里是{_type_name(item)}。")
+        report(where, f"应为对象 {{…}}，这里是{json_type_name(item)}。")
         return None
     for key in item.keys() - allowed:
         report(f"{where}.{key}", "不认识的字段。")
@@ -460,7 +491,7 @@ def _given(item: dict, where: str, parsers: dict, report) -> dict | None:
         if key in item:
             try:
                 given[key] = parse(item[key])
-            except _Invalid as exc:
+            except InvalidInput as exc:
                 report(f"{where}.{key}", exc.message)
                 ok = False
     return given if ok else None
@@ -484,7 +515,7 @@ def _phone(item, where: str, report) -> PhoneEntry | None:
     parsed = None
     try:
         number = _text(item.get("number"), _PHONE_MAX["number"])
-    except _Invalid as exc:
+    except InvalidInput as exc:
         report(f"{where}.number", exc.message)
     else:
         parsed = phone_key(number) if number else None
@@ -505,7 +536,7 @@ def _client(item, where: str, report) -> ClientEntry | None:
     name = None
     try:
         name = _text(item.get("name"), _CLIENT_NAME_MAX) or None
-    except _Invalid as exc:
+    except InvalidInput as exc:
         report(f"{where}.name", exc.message)
     else:
         if name is None:
@@ -528,7 +559,7 @@ def _action(item, where: str, report) -> ActionEntry | None:
     kind = None
     try:
         text = _text(item.get("kind"))
-    except _Invalid as exc:
+    except InvalidInput as exc:
         report(f"{where}.kind", exc.message)
         ok = False
     else:
@@ -546,7 +577,7 @@ def _action(item, where: str, report) -> ActionEntry | None:
     ):
         try:
             identity[key] = parse(item.get(key))
-        except _Invalid as exc:
+        except InvalidInput as exc:
             report(f"{where}.{key}", exc.message)
             ok = False
     given = _given(item, where, _ACTION_GIVEN, report)

@@ -64,7 +64,8 @@ def _unpack(packed: tuple) -> CleanRecord | Problem:
     )
 
 
-def _checked(items: Iterable[RawRecord | Problem]) -> Iterator[CleanRecord | Problem]:
+def check_each(items: Iterable[RawRecord | Problem]) -> Iterator[CleanRecord | Problem]:
+    """Each record checked, in this process; problems with whole files pass through."""
     for item in items:
         yield item if isinstance(item, Problem) else check_record(item)
 
@@ -77,7 +78,8 @@ def _single_threaded() -> bool:
         return threading.active_count() == 1
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
+    """Whether checked_in_child() can be used here."""
     # Linux only: macOS system libraries are not fork-safe, Windows has no fork.
     return sys.platform.startswith("linux") and _single_threaded()
 
@@ -95,7 +97,7 @@ def _child_main(items_factory, batch_size: int, sender) -> None:
         wrapper.connection = None
     try:
         batch = []
-        for item in _checked(items_factory()):
+        for item in check_each(items_factory()):
             batch.append(_pack(item))
             if len(batch) >= batch_size:
                 sender.send_bytes(marshal.dumps(batch))
@@ -128,7 +130,12 @@ def _receive(receiver) -> Iterator[CleanRecord | Problem]:
 
 
 @contextmanager
-def _checked_in_child(items_factory, batch_size: int):
+def checked_in_child(items_factory, batch_size: int):
+    """check_each(items_factory()), run in a forked child; yields an iterator of its results.
+
+    The items must not come from the database: the child can't use the
+    parent's connection. The child is ended when the block is left.
+    """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(

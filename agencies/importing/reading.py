@@ -72,13 +72,16 @@ class RawRecord:
     scan: bool = True
 
 
-class _Invalid(Exception):
+class InvalidInput(Exception):
+    """A file or a value that can't be taken; `message` says why, for the person who wrote it."""
+
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
 
 
-def _type_name(value) -> str:
+def json_type_name(value) -> str:
+    """What kind of JSON value this is, in the words the problem messages use."""
     if value is None:
         return " null"
     if isinstance(value, bool):
@@ -103,7 +106,7 @@ def file_format(path) -> str:
         return "jsonl"
     if suffix in CSV_SUFFIXES:
         return "csv"
-    raise _Invalid(
+    raise InvalidInput(
         f"不支持的文件类型“{suffix or '（没有扩展名）'}”：请用 .jsonl（JSON Lines）或 .csv 文件"
         "（Excel 里选“另存为 → CSV UTF-8”）。"
     )
@@ -125,7 +128,7 @@ def detect_encoding(path) -> str:
                     control = _CONTROL_BYTES.search(chunk)
                     if control:
                         line += chunk.count(b"\n", 0, control.start())
-                        raise _Invalid(
+                        raise InvalidInput(
                             f"第 {line} 行有控制字符（如 NUL），这不像文本格式的"
                             " JSON Lines 或 CSV 文件。"
                         )
@@ -135,7 +138,7 @@ def detect_encoding(path) -> str:
         except UnicodeDecodeError:
             continue
         return encoding
-    raise _Invalid(
+    raise InvalidInput(
         "无法识别文件编码：既不是 UTF-8，也不是 GB18030/GBK。请用 UTF-8 编码保存"
         "（Excel 里选“另存为 → CSV UTF-8”）。"
     )
@@ -168,7 +171,7 @@ def check_file(path) -> tuple[str, str] | Problem:
         if p.stat().st_size == 0:
             return Problem(name, 0, "", "文件是空的。")
         return fmt, detect_encoding(p)
-    except _Invalid as exc:
+    except InvalidInput as exc:
         return Problem(name, 0, "", exc.message)
     except OSError as exc:
         return Problem(name, 0, "", f"无法读取文件：{os_error_text(exc)}。")
@@ -198,7 +201,7 @@ def _read_jsonl(path, encoding: str) -> Iterator[RawRecord | Problem]:
                 yield RawRecord(name, line_no, None, [Problem(name, line_no, "", message)])
                 continue
             if not isinstance(data, dict):
-                message = f"每行应是一个 JSON 对象 {{…}}，这里是{_type_name(data)}。"
+                message = f"每行应是一个 JSON 对象 {{…}}，这里是{json_type_name(data)}。"
                 yield RawRecord(name, line_no, None, [Problem(name, line_no, "", message)])
                 continue
             # JSON strings cannot hold raw control characters, only \u escapes.
@@ -304,7 +307,8 @@ def _read_csv(path, encoding: str) -> Iterator[RawRecord | Problem]:
         yield Problem(name, 0, "", "只有表头，没有任何记录。")
 
 
-def _read_checked(path, fmt: str, encoding: str) -> Iterator[RawRecord | Problem]:
+def read_checked_file(path, fmt: str, encoding: str) -> Iterator[RawRecord | Problem]:
+    """Stream the records of a file that check_file() has passed, as (fmt, encoding)."""
     reader = _read_jsonl if fmt == "jsonl" else _read_csv
     yield from reader(path, encoding)
 
@@ -315,7 +319,7 @@ def read_file(path) -> Iterator[RawRecord | Problem]:
     if isinstance(checked, Problem):
         yield checked
         return
-    yield from _read_checked(path, *checked)
+    yield from read_checked_file(path, *checked)
 
 
 def estimate_records(paths) -> int:

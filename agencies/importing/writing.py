@@ -8,26 +8,25 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.models import bump
 
-from .. import dbindexes, figures
+from .. import bulk, dbindexes, figures
 from ..models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
 from ..search import index as search_index
 from ..search.models import SearchEntry
-from .checking import _FOUR_PLACES, CleanRecord, ProvinceResolver
+from .checking import CleanRecord, ProvinceResolver, wan_text
 from .parallel import (
     PARALLEL_MIN_BYTES,
     PARALLEL_MIN_RECORDS,
-    _can_fork,
-    _checked,
-    _checked_in_child,
+    can_fork,
+    check_each,
+    checked_in_child,
 )
-from .reading import Problem, RawRecord, _read_checked, _type_name, check_file
+from .reading import Problem, RawRecord, check_file, json_type_name, read_checked_file
 
 BATCH_SIZE = 2000
 
@@ -97,145 +96,18 @@ def stop_on_sigterm():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _adapter(model_field) -> Callable | None:
-    """The conversion the ORM applies before handing such a value to the driver."""
-    ops = connection.ops
-    kind = model_field.get_internal_type()
-    if kind == "DateField":
-        return ops.adapt_datefield_value
-    if kind == "DateTimeField":
-        # A batch stamps every row with the same `now`: convert it once.
-        last = [None, None]
+class _Writers:
+    """One bulk.Inserter for each table an import writes."""
 
-        def adapt_datetime(value):
-            if value is not last[0]:
-                last[0], last[1] = value, ops.adapt_datetimefield_value(value)
-            return last[1]
-
-        return adapt_datetime
-    if kind == "DecimalField":
-        digits, places = model_field.max_digits, model_field.decimal_places
-        return lambda value: ops.adapt_decimalfield_value(value, digits, places)
-    return None
-
-
-def _preallocates_ids() -> bool:
-    return connection.vendor in ("postgresql", "sqlite")
-
-
-class _Inserter:
-    """INSERTs of plain rows (dicts keyed by attname): COPY on PostgreSQL, executemany
-    elsewhere.
-
-    bulk_create compiles every value of every row through the field machinery,
-    several µs each for ~50 values a record: that was most of an import's time.
-    The values here go through the same backend adapters the ORM uses.
-    """
-
-    def __init__(self, model, with_ids: bool = False):
-        self.model = model
-        meta = model._meta
-        fields = [f for f in meta.concrete_fields if with_ids or not f.primary_key]
-        quote = connection.ops.quote_name
-        table, columns = quote(meta.db_table), ", ".join(quote(f.column) for f in fields)
-        self.copy = connection.vendor == "postgresql"
-        if self.copy:
-            self.sql = f"COPY {table} ({columns}) FROM STDIN"
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            self.sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
-        self.defaults = {f.attname: f.get_default() for f in fields}
-        self.values = itemgetter(*(f.attname for f in fields))
-        self.adapters = [(i, fn) for i, f in enumerate(fields) if (fn := _adapter(f))]
-
-    def row(self, **values) -> dict:
-        return {**self.defaults, **values}
-
-    def insert(self, rows: list[dict]) -> None:
-        if not rows:
-            return
-        values, adapters = self.values, self.adapters
-        params = []
-        for row in rows:
-            row_values = list(values(row))
-            for index, adapt in adapters:
-                if row_values[index] is not None:
-                    row_values[index] = adapt(row_values[index])
-            params.append(row_values)
-        with connection.cursor() as cursor:
-            if self.copy:
-                with cursor.cursor.copy(self.sql) as copy:
-                    for row_values in params:
-                        copy.write_row(row_values)
-            else:
-                cursor.executemany(self.sql, params)
-
-    def allocate_ids(self, rows: list[dict]) -> None:
-        """Give rows their ids before inserting them, so that children can point at them
-        without a query to look the ids up afterwards."""
-        meta = self.model._meta
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [meta.db_table, meta.pk.column, len(rows)],
-                )
-                ids = [found for (found,) in cursor.fetchall()]
-            else:
-                # SQLite: the import holds the write lock, so nobody else takes these.
-                # AUTOINCREMENT never reuses ids, hence sqlite_sequence as well as max().
-                quote = connection.ops.quote_name
-                cursor.execute(f"SELECT max({quote(meta.pk.column)}) FROM {quote(meta.db_table)}")
-                (highest,) = cursor.fetchone()
-                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [meta.db_table])
-                sequence = cursor.fetchone()
-                start = max(highest or 0, sequence[0] if sequence else 0) + 1
-                ids = range(start, start + len(rows))
-        for row, pk in zip(rows, ids, strict=True):
-            row[meta.pk.attname] = pk
-
-
-class _Inserters:
     def __init__(self):
-        with_ids = _preallocates_ids()
-        self.agency = _Inserter(Agency, with_ids)
-        self.phone = _Inserter(Phone, with_ids)
-        self.link = _Inserter(AgencyPhone)
-        self.name = _Inserter(AgencyName)
-        self.client = _Inserter(Client)
-        self.action = _Inserter(RegulatoryAction)
-
-
-def _ids(model, attname: str, values) -> dict:
-    """{value: id} for the rows whose `attname` is among `values`."""
-    meta = model._meta
-    quote = connection.ops.quote_name
-    column = quote(meta.get_field(attname).column)
-    select = f"SELECT {column}, {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE {column}"
-    values = list(values)
-    found = {}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One array parameter: psycopg's client-side binding parses a query with
-            # thousands of placeholders slowly.
-            cursor.execute(f"{select} = ANY(%s)", [values])
-            found.update(cursor.fetchall())
-            return found
-        for start in range(0, len(values), 5000):
-            chunk = values[start : start + 5000]
-            cursor.execute(f"{select} IN ({', '.join(['%s'] * len(chunk))})", chunk)
-            found.update(cursor.fetchall())
-    return found
-
-
-def _insert_with_ids(inserter: _Inserter, rows: list[dict], key: str) -> dict:
-    """Insert rows; {row[key]: id}."""
-    if _preallocates_ids():
-        inserter.allocate_ids(rows)
-        inserter.insert(rows)
-        return {row[key]: row["id"] for row in rows}
-    inserter.insert(rows)
-    return _ids(inserter.model, key, [row[key] for row in rows])
+        # Agencies and phones take their ids before they are written: their
+        # children in the same batch point at them.
+        self.agency = bulk.Inserter(Agency, returns_ids=True)
+        self.phone = bulk.Inserter(Phone, returns_ids=True)
+        self.link = bulk.Inserter(AgencyPhone)
+        self.name = bulk.Inserter(AgencyName)
+        self.client = bulk.Inserter(Client)
+        self.action = bulk.Inserter(RegulatoryAction)
 
 
 class _PhoneIds:
@@ -266,7 +138,7 @@ class _PhoneIds:
         ids = self.ids
         unknown = [key for key in keys if key not in ids]
         if unknown and not self.complete:
-            ids.update(_ids(Phone, "key", unknown))
+            ids.update(bulk.find_ids(Phone, "key", unknown))
         return {key: ids[key] for key in keys if key in ids}
 
     def add(self, found: dict[str, int]) -> None:
@@ -326,22 +198,22 @@ def _bulk_update(model, changed: dict) -> None:
     model.objects.bulk_update(objs, fields)
 
 
-def _as_imported(row: dict, dates: tuple = (), amounts: tuple = ()) -> dict:
+def _as_imported(row: dict, dates: tuple = (), amounts_in_wan: tuple = ()) -> dict:
     """A stored row with dates and amounts as text, the way checked records hold them,
     so that comparing the two says whether anything changed."""
     for key in dates:
         if row[key] is not None:
             row[key] = row[key].isoformat()
-    for key in amounts:
+    for key in amounts_in_wan:
         if row[key] is not None:
-            row[key] = str(row[key].quantize(_FOUR_PLACES))
+            row[key] = wan_text(row[key])
     return row
 
 
 def _stored(records: list[CleanRecord]):
     """What the database holds for a batch's agencies, as dicts, in one query per table."""
     # Cheap existence check first: on a fresh import nothing more is needed.
-    existing = _ids(Agency, "uscc", {r.uscc for r in records})
+    existing = bulk.find_ids(Agency, "uscc", {r.uscc for r in records})
     agencies = {}
     if existing:
         for row in Agency.objects.filter(id__in=existing.values()).values():
@@ -383,71 +255,106 @@ def _stored(records: list[CleanRecord]):
     return agencies, children, names
 
 
-def _write_batch(
-    records: list[CleanRecord],
-    summary: ImportSummary,
-    sql: _Inserters,
-    index: search_index.IndexWriter,
-    known_phones: _PhoneIds,
-) -> None:
-    """Apply one batch with a fixed number of queries, whatever its size."""
-    now = timezone.now()
-    stored, children, stored_names = _stored(records)
-    keys = {entry.key for record in records for entry in record.phones}
-    phone_ids = known_phones.find(keys)
-    new_phones: dict[str, dict] = {}
+class _Batch:
+    """One batch of checked records on its way into the database.
 
-    states: dict[str, _AgencyState] = {}
-    new_agencies: list[dict] = []
-    # Child rows wait for their agency's (and phone's) id: (state, row) pairs.
-    new_links, new_names, new_clients, new_actions = [], [], [], []
-    changed_links, changed_clients, changed_actions = {}, {}, {}
+    `merge()` applies a record to rows held in memory: the stored rows of
+    the batch's agencies, read up front, and new rows waiting for their ids.
+    The other steps then write the batch with a fixed number of queries,
+    whatever its size.
+    """
 
-    for record in records:
-        state = states.get(record.uscc)
-        created = False
+    def __init__(self, records: list[CleanRecord], writers: _Writers, known_phones: _PhoneIds):
+        self.writers = writers
+        self.known_phones = known_phones
+        self.now = timezone.now()
+        self.stored, self.children, self.stored_names = _stored(records)
+        self.phone_ids = known_phones.find(
+            {entry.key for record in records for entry in record.phones}
+        )
+        self.states: dict[str, _AgencyState] = {}
+        self.new_agencies: list[dict] = []
+        self.new_phones: dict[str, dict] = {}
+        # Child rows wait for their agency's (and phone's) id: (state, row) pairs.
+        self.new_links: list[tuple[_AgencyState, dict]] = []
+        self.new_names: list[tuple[_AgencyState, dict]] = []
+        self.new_clients: list[tuple[_AgencyState, dict]] = []
+        self.new_actions: list[tuple[_AgencyState, dict]] = []
+        # Stored child rows the file changed, for UPDATE: {id: (row, changed attnames)}.
+        self.changed_links: dict = {}
+        self.changed_clients: dict = {}
+        self.changed_actions: dict = {}
+
+    def merge(self, record: CleanRecord, summary: ImportSummary) -> None:
+        """Apply one record to its agency's rows, and count it as created, updated or unchanged."""
+        state, created = self._state_for(record)
+        changed = False if created else self._overwrite_fields(state, record)
+        changed |= self._merge_phones(state, record)
+        changed |= self._merge_names(state, record)
+        changed |= self._merge_clients(state, record)
+        changed |= self._merge_actions(state, record)
+        if created:
+            summary.created += 1
+        elif changed:
+            state.dirty = True
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+
+    def _state_for(self, record: CleanRecord) -> tuple[_AgencyState, bool]:
+        """The record's agency, and whether this record creates it."""
+        state = self.states.get(record.uscc)
         if state is not None:
             # A second record for the same agency in this batch: reindex from
             # the database rather than from either record alone.
             state.search = None
-        else:
-            row = stored.get(record.uscc)
-            if row is None:
-                row = sql.agency.row(
-                    uscc=record.uscc,
-                    province_id=record.derived_province,
-                    created_at=now,
-                    updated_at=now,
-                )
-                row.update(record.values)
-                new_agencies.append(row)
-                state = states[record.uscc] = _AgencyState(row, new=True)
-                state.search = record.search
-                created = True
-            else:
-                state = states[record.uscc] = _AgencyState(row, new=False)
-                state.phones = children["phones"].get(row["id"], {})
-                state.names = stored_names.get(row["id"], set())
-                state.clients = children["clients"].get(row["id"], {})
-                state.actions = children["actions"].get(row["id"], {})
-        row = state.row
-        changed = False
-        if not created:
-            for attr, value in record.values.items():
-                if row[attr] != value:
-                    row[attr] = value
-                    state.fields.add(attr)
-                    changed = True
+            return state, False
+        row = self.stored.get(record.uscc)
+        if row is None:
+            return self._new_agency(record), True
+        state = self.states[record.uscc] = _AgencyState(row, new=False)
+        state.phones = self.children["phones"].get(row["id"], {})
+        state.names = self.stored_names.get(row["id"], set())
+        state.clients = self.children["clients"].get(row["id"], {})
+        state.actions = self.children["actions"].get(row["id"], {})
+        return state, False
 
+    def _new_agency(self, record: CleanRecord) -> _AgencyState:
+        row = self.writers.agency.row(
+            uscc=record.uscc,
+            province_id=record.derived_province,
+            created_at=self.now,
+            updated_at=self.now,
+        )
+        row.update(record.values)
+        self.new_agencies.append(row)
+        state = self.states[record.uscc] = _AgencyState(row, new=True)
+        state.search = record.search
+        return state
+
+    @staticmethod
+    def _overwrite_fields(state: _AgencyState, record: CleanRecord) -> bool:
+        """Overwrite the agency fields the record gives; True if any differed."""
+        row, changed = state.row, False
+        for attr, value in record.values.items():
+            if row[attr] != value:
+                row[attr] = value
+                state.fields.add(attr)
+                changed = True
+        return changed
+
+    def _merge_phones(self, state: _AgencyState, record: CleanRecord) -> bool:
+        """Link numbers the agency lacks (and create numbers nobody has); update given evidence."""
+        row, changed = state.row, False
         for entry in record.phones:
             link = state.phones.get(entry.key)
             if link is not None:
-                changed |= _update_given(link, entry.given, changed_links)
+                changed |= _update_given(link, entry.given, self.changed_links)
                 continue
-            if entry.key not in phone_ids and entry.key not in new_phones:
-                new_phones[entry.key] = sql.phone.row(key=entry.key, kind=entry.kind)
+            if entry.key not in self.phone_ids and entry.key not in self.new_phones:
+                self.new_phones[entry.key] = self.writers.phone.row(key=entry.key, kind=entry.kind)
             given = entry.given
-            link = sql.link.row(
+            link = self.writers.link.row(
                 phone_id=entry.key,  # the key until the phone's id is known
                 number_as_reported=entry.number,
                 label=given.get("label", ""),
@@ -457,91 +364,209 @@ def _write_batch(
                 reported_on=given.get("reported_on", row["retrieved_on"]),
             )
             state.phones[entry.key] = link
-            new_links.append((state, link))
+            self.new_links.append((state, link))
             changed = True
+        return changed
 
+    def _merge_names(self, state: _AgencyState, record: CleanRecord) -> bool:
+        changed = False
         for kind, name in record.names:
             if (kind, name) not in state.names:
                 state.names.add((kind, name))
-                new_names.append((state, sql.name.row(kind=kind, name=name)))
+                self.new_names.append((state, self.writers.name.row(kind=kind, name=name)))
                 changed = True
+        return changed
 
+    def _merge_clients(self, state: _AgencyState, record: CleanRecord) -> bool:
+        changed = False
         for entry in record.clients:
             client = state.clients.get(entry.name)
             if client is not None:
-                changed |= _update_given(client, entry.given, changed_clients)
+                changed |= _update_given(client, entry.given, self.changed_clients)
                 continue
-            client = state.clients[entry.name] = sql.client.row(name=entry.name, **entry.given)
-            new_clients.append((state, client))
+            client = self.writers.client.row(name=entry.name, **entry.given)
+            state.clients[entry.name] = client
+            self.new_clients.append((state, client))
             changed = True
+        return changed
 
+    def _merge_actions(self, state: _AgencyState, record: CleanRecord) -> bool:
+        changed = False
         for entry in record.actions:
             action = state.actions.get(entry.identity)
             if action is not None:
-                changed |= _update_given(action, entry.given, changed_actions)
+                changed |= _update_given(action, entry.given, self.changed_actions)
                 continue
             kind, authority, decided_on, document_number = entry.identity
-            action = state.actions[entry.identity] = sql.action.row(
+            action = self.writers.action.row(
                 kind=kind,
                 authority=authority,
                 decided_on=decided_on,
                 document_number=document_number,
                 **entry.given,
             )
-            new_actions.append((state, action))
+            state.actions[entry.identity] = action
+            self.new_actions.append((state, action))
             changed = True
+        return changed
 
-        if created:
-            summary.created += 1
-        elif changed:
-            state.dirty = True
-            summary.updated += 1
-        else:
-            summary.unchanged += 1
-
-    if new_agencies:
-        ids = _insert_with_ids(sql.agency, new_agencies, "uscc")
-        for state in states.values():
+    def insert_new_agencies(self) -> None:
+        if not self.new_agencies:
+            return
+        ids = self.writers.agency.insert_returning_ids(self.new_agencies, "uscc")
+        for state in self.states.values():
             if state.new:
                 state.pk = ids[state.row["uscc"]]
-    if new_phones:
-        created_phones = _insert_with_ids(sql.phone, list(new_phones.values()), "key")
-        known_phones.add(created_phones)
-        phone_ids.update(created_phones)
 
-    dirty = [state for state in states.values() if state.dirty and not state.new]
-    if dirty:
+    def insert_new_phones(self) -> None:
+        if not self.new_phones:
+            return
+        created = self.writers.phone.insert_returning_ids(list(self.new_phones.values()), "key")
+        self.known_phones.add(created)
+        self.phone_ids.update(created)
+
+    def update_changed_agencies(self) -> None:
+        dirty = [state for state in self.states.values() if state.dirty and not state.new]
+        if not dirty:
+            return
         # Set by hand: bulk_update skips auto_now, and unchanged rows must keep theirs.
         fields = sorted(set().union(*(state.fields for state in dirty)) | {"updated_at"})
         objs = []
         for state in dirty:
-            state.row["updated_at"] = now
+            state.row["updated_at"] = self.now
             objs.append(Agency(**state.row))
         Agency.objects.bulk_update(objs, fields)
 
-    for state, link in new_links:
-        link["agency_id"] = state.pk
-        link["phone_id"] = phone_ids[link["phone_id"]]
-    for pending in (new_names, new_clients, new_actions):
-        for state, child in pending:
-            child["agency_id"] = state.pk
-    sql.link.insert([link for _, link in new_links])
-    sql.name.insert([child for _, child in new_names])
-    sql.client.insert([child for _, child in new_clients])
-    sql.action.insert([child for _, child in new_actions])
-    _bulk_update(AgencyPhone, changed_links)
-    _bulk_update(Client, changed_clients)
-    _bulk_update(RegulatoryAction, changed_actions)
+    def insert_new_children(self) -> None:
+        """Names, phone links, clients and actions, now that their agencies and phones have ids."""
+        for state, link in self.new_links:
+            link["agency_id"] = state.pk
+            link["phone_id"] = self.phone_ids[link["phone_id"]]
+        for pending in (self.new_names, self.new_clients, self.new_actions):
+            for state, child in pending:
+                child["agency_id"] = state.pk
+        writers = self.writers
+        writers.link.insert([link for _, link in self.new_links])
+        writers.name.insert([child for _, child in self.new_names])
+        writers.client.insert([child for _, child in self.new_clients])
+        writers.action.insert([child for _, child in self.new_actions])
 
-    built, touched = [], []
-    for state in states.values():
-        search = state.search
-        if search is not None and search[:2] == (state.row["name"], state.row["status"]):
-            built.append((state.pk, state.row["province_id"], search[1], search[2]))
-        elif state.new or state.dirty:
-            touched.append(state.pk)
-    index.add(built)
-    index.refresh(touched)
+    def update_changed_children(self) -> None:
+        _bulk_update(AgencyPhone, self.changed_links)
+        _bulk_update(Client, self.changed_clients)
+        _bulk_update(RegulatoryAction, self.changed_actions)
+
+    def update_search_index(self, index: search_index.IndexWriter) -> None:
+        """Index new agencies from the rows computed while checking, when the
+        stored name and status are still the record's; reindex the rest that
+        changed from the database."""
+        built, touched = [], []
+        for state in self.states.values():
+            search = state.search
+            if search is not None and search[:2] == (state.row["name"], state.row["status"]):
+                built.append((state.pk, state.row["province_id"], search[1], search[2]))
+            elif state.new or state.dirty:
+                touched.append(state.pk)
+        index.add(built)
+        index.refresh(touched)
+
+
+def _write_batch(
+    records: list[CleanRecord],
+    summary: ImportSummary,
+    writers: _Writers,
+    index: search_index.IndexWriter,
+    known_phones: _PhoneIds,
+) -> None:
+    """Apply one batch with a fixed number of queries, whatever its size."""
+    batch = _Batch(records, writers, known_phones)
+    for record in records:
+        batch.merge(record, summary)
+    batch.insert_new_agencies()
+    batch.insert_new_phones()
+    batch.update_changed_agencies()
+    batch.insert_new_children()
+    batch.update_changed_children()
+    batch.update_search_index(index)
+
+
+class _Import:
+    """One import's transaction: sorts checked records into batches and writes them.
+
+    Records with problems are counted and reported; once the import has
+    failed (a problem, unless skipped), nothing more is queued, but reading
+    goes on so that every problem is reported.
+    """
+
+    def __init__(
+        self, summary: ImportSummary, progress: Callable[[int], object] | None, batch_size: int
+    ):
+        self.summary = summary
+        self.progress = progress
+        self.batch_size = batch_size
+        self.provinces = ProvinceResolver()
+        self.writers = _Writers()
+        self.known_phones = _PhoneIds()
+        self.index = search_index.IndexWriter()
+        self.bulk_switch = _BulkSwitch(self.index, self.known_phones)
+        self.batch: list[CleanRecord] = []
+        # Records handled since progress() was last called.
+        self.unreported = 0
+
+    def take(self, item: CleanRecord | Problem) -> None:
+        if isinstance(item, Problem):
+            self._note_file_problem(item)
+            return
+        self.unreported += 1
+        self._queue_or_report(item)
+        if self.unreported >= self.batch_size:
+            self._write_queued()
+            self._report_progress()
+
+    def finish(self) -> None:
+        """Write what is left; then roll back (failed, or a dry run), or build again
+        what a bulk load put off."""
+        if self.batch and not self.summary.failed:
+            _write_batch(self.batch, self.summary, self.writers, self.index, self.known_phones)
+        self._report_progress()
+        if self.summary.failed or self.summary.dry_run:
+            transaction.set_rollback(True)
+        else:
+            self.bulk_switch.finish()
+            # In the same transaction, so readers see the new rows, the counts
+            # pages show and the new data version together, or none of them.
+            figures.refresh()
+            bump()
+
+    def _note_file_problem(self, problem: Problem) -> None:
+        self.summary.problems.append(problem)
+        self.summary.file_errors += 1
+        self.batch.clear()
+
+    def _queue_or_report(self, record: CleanRecord) -> None:
+        summary = self.summary
+        self.provinces.resolve(record)
+        if record.problems:
+            summary.problems.extend(record.problems)
+            summary.invalid += 1
+            if summary.skip_invalid:
+                summary.skipped += 1
+            else:
+                # Nothing will be written; reading on only reports every problem.
+                self.batch.clear()
+        elif not summary.failed:
+            self.batch.append(record)
+
+    def _write_queued(self) -> None:
+        if self.batch:
+            _write_batch(self.batch, self.summary, self.writers, self.index, self.known_phones)
+            self.bulk_switch.check(self.summary.created)
+            self.batch = []
+
+    def _report_progress(self) -> None:
+        if self.progress and self.unreported:
+            self.progress(self.unreported)
+        self.unreported = 0
 
 
 def _run(
@@ -553,52 +578,11 @@ def _run(
     batch_size: int,
 ) -> ImportSummary:
     summary = ImportSummary(dry_run=dry_run, skip_invalid=skip_invalid)
-    provinces = ProvinceResolver()
-    batch: list[CleanRecord] = []
-    unreported = 0
     with transaction.atomic():
-        inserters = _Inserters()
-        known_phones = _PhoneIds()
-        index = search_index.IndexWriter()
-        bulk = _BulkSwitch(index, known_phones)
+        load = _Import(summary, progress, batch_size)
         for item in checked:
-            if isinstance(item, Problem):
-                summary.problems.append(item)
-                summary.file_errors += 1
-                batch.clear()
-                continue
-            unreported += 1
-            provinces.resolve(item)
-            if item.problems:
-                summary.problems.extend(item.problems)
-                summary.invalid += 1
-                if skip_invalid:
-                    summary.skipped += 1
-                else:
-                    # Nothing will be written; reading on only reports every problem.
-                    batch.clear()
-            elif not summary.failed:
-                batch.append(item)
-            if unreported >= batch_size:
-                if batch:
-                    _write_batch(batch, summary, inserters, index, known_phones)
-                    bulk.check(summary.created)
-                    batch = []
-                if progress:
-                    progress(unreported)
-                unreported = 0
-        if batch and not summary.failed:
-            _write_batch(batch, summary, inserters, index, known_phones)
-        if progress and unreported:
-            progress(unreported)
-        if summary.failed or dry_run:
-            transaction.set_rollback(True)
-        else:
-            bulk.finish()
-            # In the same transaction, so readers see the new rows, the counts
-            # pages show and the new data version together, or none of them.
-            figures.refresh()
-            bump()
+            load.take(item)
+        load.finish()
     if summary.failed:
         summary.created = summary.updated = summary.unchanged = 0
     return summary
@@ -610,12 +594,6 @@ def _run(
 BULK_MIN_CREATED = 50_000
 
 
-# Agency indexes only the public pages read (province pages, the home page):
-# a bulk load builds them at the end too, since (province, name) takes inserts
-# at random places. Unique constraints stay: the import looks rows up by them.
-_DEFERRED_AGENCY_INDEXES = [index.name for index in Agency._meta.indexes]
-
-
 # Tables whose foreign keys a bulk load drops and adds back (PostgreSQL; see
 # dbindexes.drop_foreign_keys). Not the agency's own key to its province:
 # dropping it would lock the province table, which every page reads, and 34
@@ -624,11 +602,15 @@ _DEFERRED_KEY_MODELS = [AgencyName, AgencyPhone, Client, RegulatoryAction, Searc
 
 
 class _BulkSwitch:
+    """Turns a load into a bulk load once it has created enough agencies (see
+    BULK_MIN_CREATED), and puts back at the end what that took away."""
+
     def __init__(self, index: search_index.IndexWriter, known_phones: _PhoneIds):
         self.index = index
         self.known_phones = known_phones
         self.existing: int | None = None
         self.on = False
+        self.dropped_indexes: list[str] = []
         self.dropped_keys: list = []
 
     def check(self, created: int) -> None:
@@ -641,14 +623,18 @@ class _BulkSwitch:
             self.on = True
             self.known_phones.load_all()
             self.index.go_bulk()
-            for name in _DEFERRED_AGENCY_INDEXES:
+            # Every agency index is one only the public pages read (province
+            # pages, the home page): build them at the end too, since
+            # (province, name) takes inserts at random places. Unique
+            # constraints stay: the import looks rows up by them.
+            self.dropped_indexes = [index.name for index in Agency._meta.indexes]
+            for name in self.dropped_indexes:
                 dbindexes.drop(Agency, name)
             self.dropped_keys = dbindexes.drop_foreign_keys(_DEFERRED_KEY_MODELS)
 
     def finish(self) -> None:
-        if self.on:
-            for name in _DEFERRED_AGENCY_INDEXES:
-                dbindexes.create(Agency, name)
+        for name in self.dropped_indexes:
+            dbindexes.create(Agency, name)
         self.index.finish()
         # Last: the search rows written by finish() are checked with the rest.
         dbindexes.restore_foreign_keys(self.dropped_keys)
@@ -674,10 +660,10 @@ def _fewer_collections():
 
 def _import(items_factory: Callable[[], Iterable[RawRecord | Problem]], *, parallel, **options):
     with _fewer_collections():
-        if parallel and _can_fork():
-            with _checked_in_child(items_factory, options["batch_size"]) as checked:
+        if parallel and can_fork():
+            with checked_in_child(items_factory, options["batch_size"]) as checked:
                 return _run(checked, **options)
-        return _run(_checked(items_factory()), **options)
+        return _run(check_each(items_factory()), **options)
 
 
 def import_records(
@@ -706,7 +692,7 @@ def import_records(
             if isinstance(data, dict):
                 yield RawRecord(origin, line, data)
             else:
-                message = f"记录应是一个对象（dict），这里是{_type_name(data)}。"
+                message = f"记录应是一个对象（dict），这里是{json_type_name(data)}。"
                 yield RawRecord(origin, line, None, [Problem(origin, line, "", message)])
 
     return _import(
@@ -748,7 +734,7 @@ def import_files(
 
     def items():
         for path, (fmt, encoding) in opened:
-            yield from _read_checked(path, fmt, encoding)
+            yield from read_checked_file(path, fmt, encoding)
 
     return _import(
         items,

@@ -36,8 +36,6 @@ _MAX_CONDS = 6
 # candidates, the best-ranked rows of that gram, are checked; the answer says
 # so (NameResults.partial). Narrower queries are answered exactly.
 SCAN_LIMIT = 3000
-# "How common is this gram" stops counting here: enough to know it is broad.
-_COUNT_CAP = SCAN_LIMIT + 1
 # Initials people actually type: a short name (cs, hncs, bjhrcs).
 _MAX_INITIALS = 6
 
@@ -120,7 +118,8 @@ def _pinyin_alternatives(folded: str) -> list[Alternative]:
 def _capped_counts(
     conds: list[Cond], province: str = "", statuses=()
 ) -> tuple[dict[Cond, int], dict[Cond, int]]:
-    """How many rows each gram has, counting no further than _COUNT_CAP: one query.
+    """How many rows each gram has, counting no further than SCAN_LIMIT + 1 (enough
+    to know it is broad): one query.
 
     Two counts per gram: in the whole index, and within `province` and
     `statuses` (the same numbers when there are no filters).
@@ -142,7 +141,7 @@ def _capped_counts(
             i = scope * len(conds) + index
             parts.append(
                 f"SELECT {i} AS i, COUNT(*) AS n FROM "
-                f"(SELECT 1 FROM {table} WHERE {where}{extra} LIMIT {_COUNT_CAP}) AS c{i}"
+                f"(SELECT 1 FROM {table} WHERE {where}{extra} LIMIT {SCAN_LIMIT + 1}) AS c{i}"
             )
             params.extend([cond.gram, cond.gram + "\U0010ffff"] if cond.prefix else [cond.gram])
             params.extend(extra_params)
@@ -229,9 +228,9 @@ def matching(folded: str, province: str = "", statuses=()) -> Matches:
         # The fast path: the gram's own rows are one per agency and carry the
         # rank for exactly this match (text tier, or pinyin).
         return Matches(SearchToken.objects.gram(gram).annotate(search_rank=F("rank")), gram)
-    broad = any(min(counts[c] for c in alt.conds) >= _COUNT_CAP for alt in alternatives)
+    broad = any(min(counts[c] for c in alt.conds) > SCAN_LIMIT for alt in alternatives)
     partial = broad and any(
-        min(filtered[c] for c in alt.conds) >= _COUNT_CAP for alt in alternatives
+        min(filtered[c] for c in alt.conds) > SCAN_LIMIT for alt in alternatives
     )
     narrow = None
     if broad:

@@ -5,9 +5,9 @@ agencies, names or aliases, inside the same transaction. The import keeps one
 `IndexWriter` for its whole transaction: it adds the rows of new agencies
 from `build()` output computed while checking, refreshes changed ones, and
 on a large load drops the gram index and builds it once at the end.
-`rebuild()` recomputes everything, e.g. after a change to agencies.textnorm.
+`rebuild()` recomputes everything, e.g. after a change to agencies.search.textnorm.
 
-Rows are written with plain INSERT (executemany) or COPY rather than
+Rows are written through agencies.bulk (COPY or executemany) rather than
 bulk_create: about 25 gram rows per agency make this the largest write of an
 import, and the ORM's per-value compilation would cost more than the database.
 """
@@ -19,7 +19,7 @@ from itertools import islice, pairwise, repeat
 from django.db import connection
 from django.db.models import Count
 
-from .. import dbindexes
+from .. import bulk, dbindexes
 from ..enums import NameKind, Status
 from ..models import Agency, AgencyName
 from . import textnorm
@@ -34,6 +34,9 @@ _BATCH = 5000
 GRAM_INDEX = "searchtoken_gram_rank"
 _KIND_OF_NAME = {NameKind.FORMER: EntryKind.FORMER, NameKind.ALIAS: EntryKind.ALIAS}
 _LIVE = frozenset(Status.live_values())
+# The order of the values in the rows IndexWriter.add() writes.
+_ENTRY_FIELDS = ("agency_id", "kind", "folded", "pinyin", "initials")
+_TOKEN_FIELDS = ("agency_id", "gram", "province_code", "status", "rank")
 
 
 def text_grams(folded: str) -> list[str]:
@@ -164,7 +167,9 @@ class IndexWriter:
 
     def __init__(self):
         self.counts: Counter = Counter()
-        self.bulk = False
+        self.gram_index_dropped = False
+        self.entries = bulk.Inserter(SearchEntry, _ENTRY_FIELDS)
+        self.tokens = bulk.Inserter(SearchToken, _TOKEN_FIELDS)
 
     def add(self, built: Iterable[tuple]) -> None:
         """Index new agencies (no index rows yet) from `build()` output.
@@ -182,10 +187,10 @@ class IndexWriter:
             counts.update(zip(agency_tokens, repeat(province), repeat(status)))
         # Sorted by gram, inserts walk the gram index in order instead of jumping
         # around it: noticeably faster once the index outgrows the page cache.
-        if not self.bulk:
+        if not self.gram_index_dropped:
             tokens.sort(key=lambda row: row[1])
-        _insert(SearchEntry, ("agency_id", "kind", "folded", "pinyin", "initials"), entries)
-        _insert(SearchToken, ("agency_id", "gram", "province_code", "status", "rank"), tokens)
+        self.entries.insert_tuples(entries)
+        self.tokens.insert_tuples(tokens)
 
     def refresh(self, agency_ids: Iterable[int], fresh: bool = False) -> None:
         """Recompute these agencies' rows from the database; `fresh`: they have none yet."""
@@ -230,18 +235,22 @@ class IndexWriter:
         index holds a lock that makes name searches wait until the import
         commits — acceptable for the loads this is for (see docs/import-format.md).
         """
-        if self.bulk:
+        if self.gram_index_dropped:
             return
         dbindexes.drop(SearchToken, GRAM_INDEX)
-        self.bulk = True
+        self.gram_index_dropped = True
 
     def finish(self) -> None:
         """Create the gram index again (after go_bulk()) and write the gram counts."""
-        if self.bulk:
+        if self.gram_index_dropped:
             dbindexes.create(SearchToken, GRAM_INDEX)
-            self.bulk = False
+            self.gram_index_dropped = False
         _add_counts(self.counts)
         self.counts = Counter()
+
+
+_DELTA_TABLE = "gram_count_delta"
+_COUNT_COLUMNS = ("gram", "province_code", "status", "n")
 
 
 def _add_counts(deltas: Counter) -> None:
@@ -250,7 +259,7 @@ def _add_counts(deltas: Counter) -> None:
     taken = [(n, *key) for key, n in deltas.items() if n < 0]
     quote = connection.ops.quote_name
     table = quote(SearchGramCount._meta.db_table)
-    columns = "gram, province_code, status, n"
+    columns = ", ".join(_COUNT_COLUMNS)
     # Decreases are plain UPDATEs: an upsert's proposed row would carry the
     # negative number, which the n >= 0 check rejects before the conflict.
     key = "gram = %s AND province_code = %s AND status = %s"
@@ -261,40 +270,18 @@ def _add_counts(deltas: Counter) -> None:
             cursor.executemany(f"DELETE FROM {table} WHERE {key} AND n = 0", [t[1:] for t in taken])
         if not added:
             return
-        if connection.vendor == "postgresql":
-            # COPY into a scratch table, then one set-based upsert: an import
-            # can bring a million distinct keys.
-            cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS gram_count_delta "
-                "(gram varchar(64), province_code varchar(2), status varchar(4), n integer) "
-                "ON COMMIT DROP"
-            )
-            cursor.execute("TRUNCATE gram_count_delta")
-            with cursor.cursor.copy(f"COPY gram_count_delta ({columns}) FROM STDIN") as copy:
-                for row in added:
-                    copy.write_row(row)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM gram_count_delta {upsert}"
-            )
-        else:
-            # WHERE true: SQLite's parser needs it to tell the upsert from a join.
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, %s WHERE true {upsert}",
-                added,
-            )
-
-
-def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    column_sql = ", ".join(quote(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})", rows)
+        # Written to a scratch table, then one set-based upsert: an import can
+        # bring a million distinct keys. Emptied first in case a failure in
+        # autocommit mode left one behind on this connection.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_DELTA_TABLE} "
+            "(gram varchar(64), province_code varchar(2), status varchar(4), n integer)"
+        )
+        cursor.execute(f"DELETE FROM {_DELTA_TABLE}")
+        bulk.insert_rows(_DELTA_TABLE, _COUNT_COLUMNS, added)
+        # WHERE true: SQLite's parser needs it to tell the upsert from a join.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_DELTA_TABLE} WHERE true "
+            f"{upsert}"
+        )
+        cursor.execute(f"DROP TABLE {_DELTA_TABLE}")
