@@ -18,7 +18,7 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-postgres lint format check bench clean
+.PHONY: help install run dev test test-postgres lint format check bench bench-http clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
@@ -26,6 +26,7 @@ help:
 	@echo "make test           install and run the test suite (SQLite)"
 	@echo "make test-postgres  the suite against PostgreSQL (PG_URL=$(PG_URL))"
 	@echo "make lint | format | check | bench"
+	@echo "make bench-http     HTTP load on gunicorn with wrk (BENCH_ARGS=\"--agencies 20000 --db sqlite\")"
 
 # Re-install only when the lock file changes.
 $(VENV)/.installed: requirements.lock
@@ -80,6 +81,12 @@ check: install lint
 
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Not part of the test run: minutes of load on 127.0.0.1. Needs wrk
+# (apt-get install wrk); see docs/benchmarks.md.
+bench-http: install
+	@command -v wrk >/dev/null || { echo "bench-http needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(PY) bench/http.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
