@@ -184,8 +184,10 @@ class Agency(models.Model):
                 fields=["province", "status", "name_sort", "uscc"], name="agency_province_status"
             ),
             models.Index(fields=["province", "established_on"], name="agency_province_established"),
-            # Home page "recently updated".
-            models.Index(fields=["-updated_at"], name="agency_updated"),
+            # Home page "recently updated": the whole ORDER BY, so the first ten
+            # rows are read off the index (with updated_at alone SQLite sorted
+            # the table to break ties by uscc).
+            models.Index(fields=["-updated_at", "uscc"], name="agency_updated"),
             # The sample-data banner asks "is there any sample record?" on every page.
             models.Index(fields=["is_sample"], name="agency_is_sample"),
         ]
