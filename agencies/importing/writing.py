@@ -13,6 +13,8 @@ from operator import itemgetter
 from django.db import connection, transaction
 from django.utils import timezone
 
+from portal.models import bump
+
 from .. import dbindexes
 from ..models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
 from ..search import index as search_index
@@ -593,6 +595,9 @@ def _run(
             transaction.set_rollback(True)
         else:
             bulk.finish()
+            # In the same transaction, so readers see the new rows and the new
+            # data version together, or neither.
+            bump()
     if summary.failed:
         summary.created = summary.updated = summary.unchanged = 0
     return summary
