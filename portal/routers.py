@@ -112,7 +112,14 @@ class ReplicaReadsMiddleware:
         self.replicas = replica_aliases()
 
     def __call__(self, request):
-        if not self.replicas or not is_public_read(request):
+        # Inside a transaction already open on the primary (a test case's),
+        # every read goes to the primary anyway (rule 3): leave the replicas
+        # alone.
+        if (
+            not self.replicas
+            or not is_public_read(request)
+            or connections[DEFAULT_DB_ALIAS].in_atomic_block
+        ):
             return self.get_response(request)
         alias = random.choice(self.replicas)
         replica = connections[alias]
