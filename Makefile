@@ -1,5 +1,6 @@
 # The one task-runner file. `make run` and `make test` are the README's two
-# commands; CI (.ci/run) calls `make test` and then `make test-postgres`.
+# commands; CI (.ci/run) calls `make test`, `make test-postgres` and then
+# `make test-replica`.
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
@@ -7,6 +8,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+# A streaming replica of PG_URL's server replicates every database in it, so
+# the replica's URL names the same database.
+REPLICA_PORT ?= 5433
+REPLICA_URL ?= postgres://postgres@127.0.0.1:$(REPLICA_PORT)/$(notdir $(PG_URL))
 
 # Django 6.1 needs Python >= 3.12. Use the first interpreter that really runs
 # and is new enough: $PYTHON if given, versioned names on PATH, then pyenv's
@@ -18,13 +23,14 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-postgres lint format check bench bench-http clean
+.PHONY: help install run dev test test-postgres test-replica lint format check bench bench-http clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
 	@echo "make dev            debug-mode development server (no sample data loaded)"
 	@echo "make test           install and run the test suite (SQLite)"
 	@echo "make test-postgres  the suite against PostgreSQL (PG_URL=$(PG_URL))"
+	@echo "make test-replica   the read-replica tests against a streaming replica of it (port $(REPLICA_PORT))"
 	@echo "make lint | format | check | bench"
 	@echo "make bench-http     HTTP load on gunicorn with wrk (BENCH_ARGS=\"--agencies 20000 --db sqlite\")"
 
@@ -66,6 +72,15 @@ test: install
 
 test-postgres: install
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Starts a streaming replica of the PostgreSQL on 127.0.0.1:5432
+# (scripts/pg-replica.sh), runs the tests marked `replica` against primary and
+# replica, and stops and removes the replica however the tests end.
+test-replica: install
+	@trap 'REPLICA_PORT=$(REPLICA_PORT) scripts/pg-replica.sh stop' EXIT; \
+	REPLICA_PORT=$(REPLICA_PORT) scripts/pg-replica.sh start && \
+	REPLICA_TEST_URL=$(REPLICA_URL) DATABASE_URL=$(PG_URL) DATABASE_REPLICA_URLS=$(REPLICA_URL) \
+	  $(PY) -m pytest -m replica $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

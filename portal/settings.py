@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from dotenv import load_dotenv
+from psycopg import IsolationLevel
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -91,6 +92,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before anything that does work; after sessions and auth would only cost.
     "portal.ratelimit.RateLimitMiddleware",
+    # Before the HTTP cache, which reads the data version: with read replicas
+    # a public request's version and data come from one replica, one snapshot.
+    # After the rate limits: a refused request opens no transaction. Does
+    # nothing without replicas.
+    "portal.routers.ReplicaReadsMiddleware",
     # After the rate limits (a cached answer still counts), before the rest:
     # a 304 or a cached page skips all of it.
     "portal.caching.HttpCachingMiddleware",
@@ -120,11 +126,12 @@ WSGI_APPLICATION = "portal.wsgi.application"
 
 # SQLite file under the project by default, so trying the portal needs nothing
 # but Python. postgres:// URLs go through psycopg 3.
+_conn_max_age = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
 DATABASES = {
     "default": dj_database_url.config(
         env="DATABASE_URL",
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=_conn_max_age,
         conn_health_checks=True,
     )
 }
@@ -138,6 +145,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Kept open between requests like PostgreSQL's: opening a SQLite file and
     # running the PRAGMAs cost more than a whole cached page.
+
+# PostgreSQL read replicas of the default database (portal.routers,
+# docs/deploy.md): public pages read them, everything else the primary.
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), start=1):
+    _replica = dj_database_url.parse(_url, conn_max_age=_conn_max_age, conn_health_checks=True)
+    if {DATABASES["default"]["ENGINE"], _replica["ENGINE"]} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS needs PostgreSQL: a postgres:// DATABASE_URL and "
+            "postgres:// replicas of it."
+        )
+    # One snapshot per public request (portal.routers): the data version and
+    # the page's data come from the same moment of the replica's replay.
+    _replica.setdefault("OPTIONS", {})["isolation_level"] = IsolationLevel.REPEATABLE_READ
+    # Under test a replica mirrors default: no test database is created on a
+    # read-only server, and the alias points at the primary's test database,
+    # which streaming replication brings to the replica.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+if len(DATABASES) > 1:
+    DATABASE_ROUTERS = ["portal.routers.ReplicaRouter"]
+# Beyond this many seconds behind the primary /readyz reports a replica as
+# lagging (portal.health).
+PORTAL_REPLICA_MAX_LAG = float(os.environ.get("PORTAL_REPLICA_MAX_LAG", "30"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,10 +1,11 @@
 """HTTP caching keyed by the data version: ETags, 304s, the page cache, and never stale."""
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from portal.models import current_version
-from tests.factories import make_agency
+from tests.factories import make_agency, make_uscc
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +96,18 @@ def test_errors_and_redirects_are_not_stored(client, settings):
     assert client.get("/provinces/atlantis/").status_code == 404
     assert "ETag" not in client.get("/provinces/atlantis/")
     assert client.get("/search/", {"q": "13907310000"}).status_code == 302
+
+
+def test_an_import_moves_the_version_and_the_etag(client, tmp_path):
+    path = tmp_path / "one.jsonl"
+    path.write_text(
+        f'{{"uscc": "{make_uscc("43")}", "name": "长沙导入资产管理有限公司", "province": "43"}}\n',
+        encoding="utf-8",
+    )
+    before_version = current_version()
+    before = client.get("/provinces/hunan/")["ETag"]
+    call_command("import_agencies", str(path), verbosity=0)
+    assert current_version() > before_version
+    after = client.get("/provinces/hunan/", headers={"if-none-match": before})
+    assert after.status_code == 200 and after["ETag"] != before
+    assert "长沙导入资产管理有限公司" in after.content.decode()

@@ -303,7 +303,12 @@ def test_a_failed_import_exits_non_zero(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        # A SQLite file of its own, which has no replicas whatever the run uses.
+        env={
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "DATABASE_REPLICA_URLS": "",
+        },
         timeout=60,
     )
     assert result.returncode == 1

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
+from portal import health
 from portal.privacy import AccessLogger, RedactingFilter, redact_path
 from tests.factories import make_agency
 
@@ -80,6 +81,29 @@ def test_readyz_names_a_dead_cache(client):
     assert body["status"] == "unavailable"
     assert body["checks"]["database:default"] == "ok"
     assert body["checks"]["cache"] != "ok"
+
+
+@pytest.mark.parametrize(
+    ("lag", "status", "check"),
+    [
+        (5.0, "ok", "ok"),
+        (42.0, "degraded", "lagging: 42.0 s behind the primary (limit 30 s)"),
+        (None, "degraded", "not replaying: the server is not in recovery"),
+    ],
+)
+def test_readyz_reports_a_replicas_lag_without_failing(
+    client, settings, monkeypatch, lag, status, check
+):
+    # Without a second server, the primary plays the part of a replica.
+    monkeypatch.setattr(health, "replica_aliases", lambda: ["default"])
+    monkeypatch.setattr(health, "replication_lag", lambda alias: lag)
+    settings.PORTAL_REPLICA_MAX_LAG = 30
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == status
+    assert body["checks"]["replication:default"] == check
+    assert body["replication_lag_seconds"] == {"default": lag}
 
 
 def _deploy_messages(capsys) -> str:

@@ -1,5 +1,6 @@
 """Start-up and failure behaviour that only shows in a fresh process."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_python(code: str, **env):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    environment.pop("DATABASE_URL", None)
+    for name in ("DATABASE_URL", "DATABASE_REPLICA_URLS"):
+        environment.pop(name, None)
     # A developer's .env must not leak into these fresh processes.
     environment["DJANGO_ENV_FILE"] = ""
     environment.update(env)
@@ -102,3 +104,46 @@ def test_a_dead_database_gives_a_plain_chinese_503_page(tmp_path):
     assert status == "503"
     assert "服务暂时不可用" in body and "数据库暂时无法连接" in body
     assert "Traceback" not in body and "OperationalError" not in body
+
+
+def test_replica_urls_become_mirrored_aliases_behind_the_router():
+    result = run_python(
+        SETUP + "from django.conf import settings; import json;"
+        "print(json.dumps({alias: [db['HOST'], db['PORT'], db['NAME'], db['CONN_MAX_AGE'],"
+        " db['CONN_HEALTH_CHECKS'], db['TEST']['MIRROR'], db['OPTIONS'].get('isolation_level')]"
+        " for alias, db in settings.DATABASES.items()}));"
+        "print(settings.DATABASE_ROUTERS)",
+        DJANGO_DEBUG="true",
+        DATABASE_URL="postgres://portal@db0:5432/portal",
+        DATABASE_REPLICA_URLS="postgres://portal@db1:5432/portal, postgres://portal@db2/portal",
+        DATABASE_CONN_MAX_AGE="30",
+    )
+    assert result.returncode == 0, result.stderr
+    databases, routers = result.stdout.splitlines()
+    assert json.loads(databases) == {
+        "default": ["db0", 5432, "portal", 30, True, None, None],
+        # REPEATABLE READ: one snapshot per public request.
+        "replica1": ["db1", 5432, "portal", 30, True, "default", 3],
+        "replica2": ["db2", "", "portal", 30, True, "default", 3],
+    }
+    assert routers == "['portal.routers.ReplicaRouter']"
+
+
+def test_no_router_without_replicas():
+    result = run_python(
+        SETUP + "from django.conf import settings;"
+        "print(list(settings.DATABASES), settings.DATABASE_ROUTERS)",
+        DJANGO_DEBUG="true",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['default'] []"
+
+
+def test_replicas_need_postgresql():
+    result = run_python(
+        SETUP + "print('started')",
+        DJANGO_DEBUG="true",
+        DATABASE_REPLICA_URLS="postgres://portal@db1:5432/portal",
+    )
+    assert result.returncode != 0 and "started" not in result.stdout
+    assert "DATABASE_REPLICA_URLS needs PostgreSQL" in result.stderr
