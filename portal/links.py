@@ -1,6 +1,14 @@
 """Absolute URLs for feeds, canonical links and the JSON API."""
 
+from functools import cache
+from urllib.parse import quote
+
 from django.conf import settings
+from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
+
+# Stands in for the argument while a pattern is reversed once.
+_MARK = "__value__"
 
 
 def absolute_url(request, path: str) -> str:
@@ -9,3 +17,19 @@ def absolute_url(request, path: str) -> str:
     if settings.PORTAL_BASE_URL:
         return settings.PORTAL_BASE_URL + path
     return request.build_absolute_uri(path)
+
+
+@cache
+def _around(viewname: str, kwarg: str) -> tuple[str, str]:
+    before, _, after = reverse(viewname, kwargs={kwarg: _MARK}).partition(_MARK)
+    return before, after
+
+
+def reverse_one(viewname: str, kwarg: str, value: str) -> str:
+    """reverse(viewname, kwargs={kwarg: value}) for a URL with one `str` or
+    `slug` argument, without reverse()'s cost: an API list builds a URL or two
+    per row, and reverse() was about a third of a 20-row page. The pattern is
+    reversed once per process; the value is quoted as reverse() quotes it.
+    """
+    before, after = _around(viewname, kwarg)
+    return before + quote(value, safe=RFC3986_SUBDELIMS + "/~:@") + after

@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from .api import api
+
 urlpatterns = [
     path("", include("agencies.urls")),
-    path("api/v1/", include("articles.urls_api")),
-    path("api/v1/", include("agencies.urls_api")),
+    # Every path under /api/v1/ belongs to the API, unknown ones included (JSON 404s).
+    path("api/v1/", api.urls),
     path("articles/", include("articles.urls")),
     path("", include("portal.urls_discovery")),
     path("admin/", admin.site.urls),
