@@ -202,7 +202,7 @@ class SearchResults(Page[AgencySummary]):
 # --- Parameters ----------------------------------------------------------------------------------
 
 
-class NameFilters(Schema):
+class NameFilters(BaseModel):
     # The filtersets read these from request.GET (they accept repeated and
     # comma-separated statuses); declared here for the document and its checks.
 

@@ -98,7 +98,7 @@ class ArticlePage(Page[ArticleSummary]):
     pass
 
 
-class ArticleFilters(Schema):
+class ArticleFilters(BaseModel):
     category: str = Field("", description="只看这个分类的文章（分类的地址名，如 rules）")
     tag: str = Field("", description="只看带这个标签的文章（标签的拼音地址名，如 cui-shou-gui-ze）")
 

@@ -13,7 +13,7 @@ from typing import Annotated
 from django.core.paginator import Page as DjangoPage
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
-from ninja import Field, Schema
+from ninja import Field
 from pydantic import BaseModel, BeforeValidator
 
 from .api_errors import ApiError
@@ -77,7 +77,7 @@ def _blank_is(default: int) -> BeforeValidator:
     return BeforeValidator(lambda value: default if value == "" else value)
 
 
-class PageParams(Schema):
+class PageParams(BaseModel):
     # The query parameters of every API list.
 
     page: Annotated[int, _blank_is(1)] = Field(
