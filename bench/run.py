@@ -386,9 +386,12 @@ def over_http(inputs: dict[str, list[str]], requests: int, port: int) -> dict:
 
 
 def through_api(inputs: dict[str, list[str]], requests: int) -> dict:
-    """Each API endpoint --requests times through the test Client, after one warm-up call.
+    """Each API endpoint --samples times through the test Client, after one warm-up call.
 
     Debug is off (see main) so that Django does not keep a log of every query.
+    Besides wall-clock p50/p95, `cpu_p50_ms` is this thread's CPU time per
+    request (SQLite runs in-process, so that is nearly all the work): on a
+    shared machine other processes' load inflates wall time but hardly this.
     """
     from django.test import Client
 
@@ -409,15 +412,16 @@ def through_api(inputs: dict[str, list[str]], requests: int) -> dict:
     report = {}
     for kind, path in paths.items():
         client.get(path(0))  # warm caches once
-        timings = []
+        timings, cpu = [], []
         for i in range(requests):
             url = path(i % len(inputs["phone"]))
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             response = client.get(url)
             timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - cpu_started) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"{url}: HTTP {response.status_code}")
-        report[kind] = summarize(timings)
+        report[kind] = {**summarize(timings), "cpu_p50_ms": round(statistics.median(cpu), 2)}
     return report
 
 
