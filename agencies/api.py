@@ -1,291 +1,315 @@
-"""Read-only JSON API, /api/v1/. Documented by the OpenAPI document it serves.
+"""The agencies part of the JSON API (/api/v1/search, /agencies, /phones): its router
+and response schemas. portal/api.py mounts it; docs/api.md describes it.
 
-Rules every endpoint keeps (tests/test_api.py checks them):
-- GET and HEAD only; anything else is 405 with a JSON body and an Allow header;
-- a bad parameter is 400 naming the parameter, an unknown record 404, never a 500;
-- every list is paginated (`page`, `page_size`) in a stable order, with
-  `count`, `next` and `previous`;
-- no cookies, and `Access-Control-Allow-Origin: *`: this is open data.
-
-The queries are the ones the HTML pages use (agencies.search,
-agencies.search_filters, the AgencyQuerySet), so the API cannot drift from
-the pages.
+The schemas read the same objects the HTML pages show (the AgencyQuerySet, the
+search package, AgencyPhone.objects.for_number()), so the API cannot drift
+from the pages, and they are also what /api/v1/openapi.json says.
 """
 
-from functools import wraps
+from dataclasses import asdict
+from datetime import date, datetime
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from ninja import Field, Path, Query, Router, Schema
+from pydantic import BaseModel, ConfigDict
+
+from portal.api_errors import ApiError, responses
+from portal.links import absolute_url, reverse_one
+from portal.paging import Page, PageParams, paginate
 
 from . import phones
 from . import uscc as uscc_lib
-from .enums import NameKind, PhoneKind, Status
+from .enums import ActionKind, NameKind, PhoneKind, Status
 from .filters import AgencyListFilter
 from .models import Agency, AgencyPhone
 from .search.filters import SearchHitFilter
 from .search.present import search_names
 from .search.understand import InputKind, classify
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-# Offset pagination gets slower with depth; nobody reads past 10,000 rows of
-# a list, and a client that needs everything should use the published export.
-MAX_PAGE = 500
+router = Router(tags=["机构"])
+
+USCC_PATTERN = r"^[0-9A-Z]{18}$"
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, parameter: str = ""):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.parameter = parameter
+# --- Schemas -------------------------------------------------------------------------------------
+# Rows whose fields need the request or a lookup (resolve_*) are ninja Schemas;
+# the rest are plain pydantic models read from attributes. Ninja's Schema wraps
+# every object it reads in a Python getter (for resolvers), which made lists
+# measurably slower than the hand-written API (docs/benchmarks.md). Notes on a
+# schema are comments: a docstring would become its description in the document.
 
 
-def _json(data, status: int = 200) -> JsonResponse:
-    response = JsonResponse(
-        data, status=status, encoder=DjangoJSONEncoder, json_dumps_params={"ensure_ascii": False}
+class ProvinceRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str = Field(pattern=r"^[0-9]{2}$")
+    name: str
+
+
+class AgencySummary(Schema):
+    uscc: str = Field(pattern=USCC_PATTERN)
+    name: str
+    province: ProvinceRef
+    city: str
+    status: Status
+    is_live: bool = Field(description="存续或在业")
+    url: str = Field(description="机构网页", json_schema_extra={"format": "uri"})
+    api_url: str = Field(description="本接口中的完整记录", json_schema_extra={"format": "uri"})
+    is_sample: bool = Field(description="虚构的演示记录，不是真实机构。")
+
+    # reverse_one(): Agency.get_absolute_url() without reverse()'s cost per row.
+    @staticmethod
+    def resolve_url(agency, context) -> str:
+        path = reverse_one("agencies:agency-detail", "uscc", agency.uscc)
+        return absolute_url(context["request"], path)
+
+    @staticmethod
+    def resolve_api_url(agency, context) -> str:
+        return absolute_url(context["request"], reverse_one("api:agency", "uscc", agency.uscc))
+
+
+class PhoneLink(Schema):
+    # The evidence that an agency uses a number: read from an AgencyPhone.
+
+    number: str = Field(description="号码键（规范写法）")
+    number_as_reported: str = Field(description="来源中的原始写法")
+    kind: PhoneKind
+    label: str
+    source: str
+    source_url: str
+    reported_on: date | None
+    url: str = Field(description="号码页", json_schema_extra={"format": "uri"})
+
+    @staticmethod
+    def resolve_number(link) -> str:
+        return link.phone.key
+
+    @staticmethod
+    def resolve_kind(link) -> str:
+        return link.phone.kind
+
+    @staticmethod
+    def resolve_url(link, context) -> str:
+        path = reverse_one("agencies:phone-detail", "key", link.phone.key)
+        return absolute_url(context["request"], path)
+
+
+class ClientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    since: date | None
+    until: date | None
+    source_url: str
+
+
+class Action(Schema):
+    kind: ActionKind
+    kind_label: str
+    authority: str
+    decided_on: date | None
+    document_number: str
+    summary: str
+    source_url: str
+
+    @staticmethod
+    def resolve_kind_label(action) -> str:
+        return str(action.get_kind_display())
+
+
+class AgencyDetail(AgencySummary):
+    entity_type: str
+    legal_representative: str
+    registered_capital: str
+    registered_capital_wan: str | None = Field(description="万元，十进制字符串")
+    established_on: date | None
+    registration_authority: str
+    address: str
+    business_scope: str
+    former_names: list[str]
+    aliases: list[str]
+    phones: list[PhoneLink]
+    clients: list[ClientOut]
+    actions: list[Action]
+    source: str
+    source_url: str
+    retrieved_on: date | None
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_registered_capital_wan(agency) -> str | None:
+        wan = agency.registered_capital_wan
+        return None if wan is None else str(wan)
+
+    @staticmethod
+    def resolve_former_names(agency) -> list[str]:
+        return [n.name for n in agency.names.all() if n.kind == NameKind.FORMER]
+
+    @staticmethod
+    def resolve_aliases(agency) -> list[str]:
+        return [n.name for n in agency.names.all() if n.kind == NameKind.ALIAS]
+
+    @staticmethod
+    def resolve_phones(agency) -> list:
+        return agency.phone_links.all()
+
+
+class PhoneInfo(BaseModel):
+    # A number as agencies.phones reads it: read from a phones.Phone.
+    model_config = ConfigDict(from_attributes=True)
+
+    # Read from phones.Phone.display; called `number` in the JSON.
+    number: str = Field(validation_alias="display", description="常见写法，如 139 0731 0000")
+    key: str = Field(description="规范号码键，用于 /phone/{key}/")
+    kind: PhoneKind
+    kind_label: str
+    region: str = Field(description="归属地（按号段推断）")
+    carrier: str = Field(description="原始运营商；可能已携号转网")
+
+
+class LinkedAgency(AgencySummary):
+    link: PhoneLink
+
+
+class PhoneDetail(PhoneInfo):
+    shared: bool = Field(description="多家机构使用同一号码")
+    count: int = Field(ge=0)
+    agencies: list[LinkedAgency]
+
+
+class UsccCheck(BaseModel):
+    code: str
+    valid: bool
+    message: str
+    expected: str | None = Field(description="校验位不对时，按前 17 位算出的完整代码")
+    found: bool
+
+
+class AgencyPage(Page[AgencySummary]):
+    pass
+
+
+def _absent_when_none(value) -> bool:
+    return value is None
+
+
+class SearchResults(Page[AgencySummary]):
+    query: str = Field(description="清理后的输入")
+    kind: InputKind = Field(description="输入被理解为：电话号码、统一社会信用代码、名称或空")
+    # Present only for that kind of input, as before: clients test for the key.
+    phone: PhoneInfo | None = Field(None, exclude_if=_absent_when_none)
+    uscc: UsccCheck | None = Field(None, exclude_if=_absent_when_none)
+
+
+# --- Parameters ----------------------------------------------------------------------------------
+
+
+class NameFilters(BaseModel):
+    # The filtersets read these from request.GET (they accept repeated and
+    # comma-separated statuses); declared here for the document and its checks.
+
+    province: str = Field(
+        "", description="省份：代码（43）、名称（湖南省、湖南）、简称（湘）或拼音（hunan）"
     )
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    status: list[str] = Field([], description="登记状态，可重复或用逗号分隔（存续,在业）")
 
 
-def error_body(status: int, message: str, parameter: str = "") -> dict:
-    body = {"error": {"status": status, "message": message}}
-    if parameter:
-        body["error"]["parameter"] = parameter
-    return body
-
-
-def api_view(view):
-    @csrf_exempt  # so that POST reaches us and gets its 405, not a CSRF page
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD"):
-            response = _json(
-                error_body(405, f"只支持 GET 请求，不支持 {request.method[:20]}。"), status=405
-            )
-            response["Allow"] = "GET, HEAD"
-            return response
-        try:
-            return _json(view(request, *args, **kwargs))
-        except ApiError as error:
-            return _json(error_body(error.status, error.message, error.parameter), error.status)
-        except Http404 as error:
-            message = error.args[0] if error.args and isinstance(error.args[0], str) else ""
-            return _json(error_body(404, message or "没有这条记录。"), status=404)
-
-    return wrapper
-
-
-# --- Parameters --------------------------------------------------------------------------------
-
-
-def _int_param(request, name: str, default: int, maximum: int) -> int:
-    raw = request.GET.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw[:12])
-    except ValueError:
-        raise ApiError(400, f"{name} 应是正整数，这里是“{raw[:20]}”。", name) from None
-    if value < 1 or value > maximum:
-        raise ApiError(400, f"{name} 应在 1 到 {maximum} 之间，这里是 {value}。", name)
-    return value
-
-
-def _paging(request) -> tuple[int, int]:
-    return (
-        _int_param(request, "page", 1, MAX_PAGE),
-        _int_param(request, "page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-    )
-
-
-def _check_filters(filterset) -> None:
+def _check(filterset) -> None:
     if not filterset.form.is_valid():
         name, errors = next(iter(filterset.form.errors.items()))
         raise ApiError(400, f"{name}：{' '.join(errors)}", name)
 
 
-def _page_link(request, page: int | None) -> str | None:
-    if page is None:
-        return None
-    params = request.GET.copy()
-    params["page"] = str(page)
-    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-
-
-def _paged(
-    request, count: int, page: int, page_size: int, results: list, partial: bool = False
-) -> dict:
-    pages = max(1, -(-count // page_size))
-    if page > pages:
-        raise ApiError(404, f"没有第 {page} 页：共 {pages} 页。", "page")
-    return {
-        "count": count,
-        "partial": partial,
-        "next": _page_link(request, page + 1 if page < min(pages, MAX_PAGE) else None),
-        "previous": _page_link(request, page - 1 if page > 1 else None),
-        "results": results,
-    }
-
-
-def _unpaged(results: list) -> dict:
-    """The list envelope for answers that are never more than one page."""
-    return {
-        "count": len(results),
-        "partial": False,
-        "next": None,
-        "previous": None,
-        "results": results,
-    }
-
-
-# --- Representations ---------------------------------------------------------------------------
-
-
-def agency_summary(request, agency) -> dict:
-    return {
-        "uscc": agency.uscc,
-        "name": agency.name,
-        "province": {"code": agency.province.code, "name": agency.province.name},
-        "city": agency.city,
-        "status": agency.status,
-        "is_live": agency.is_live,
-        "url": request.build_absolute_uri(agency.get_absolute_url()),
-        "api_url": request.build_absolute_uri(f"/api/v1/agencies/{agency.uscc}"),
-        "is_sample": agency.is_sample,
-    }
-
-
-def phone_summary(number: phones.Phone) -> dict:
-    return {
-        "number": number.display,
-        "key": number.key,
-        "kind": number.kind,
-        "kind_label": number.kind_label,
-        "region": number.region,
-        "carrier": number.carrier,
-    }
-
-
-def _link(request, link) -> dict:
-    return {
-        "number": link.phone.key,
-        "number_as_reported": link.number_as_reported,
-        "kind": link.phone.kind,
-        "label": link.label,
-        "source": link.source,
-        "source_url": link.source_url,
-        "reported_on": link.reported_on,
-        "url": request.build_absolute_uri(link.phone.get_absolute_url()),
-    }
-
-
-def agency_detail_body(request, agency) -> dict:
-    names = list(agency.names.all())
-    return {
-        **agency_summary(request, agency),
-        "entity_type": agency.entity_type,
-        "legal_representative": agency.legal_representative,
-        "registered_capital": agency.registered_capital,
-        "registered_capital_wan": (
-            None if agency.registered_capital_wan is None else str(agency.registered_capital_wan)
-        ),
-        "established_on": agency.established_on,
-        "registration_authority": agency.registration_authority,
-        "address": agency.address,
-        "business_scope": agency.business_scope,
-        "former_names": [n.name for n in names if n.kind == NameKind.FORMER],
-        "aliases": [n.name for n in names if n.kind == NameKind.ALIAS],
-        "phones": [_link(request, link) for link in agency.phone_links.all()],
-        "clients": [
-            {"name": c.name, "since": c.since, "until": c.until, "source_url": c.source_url}
-            for c in agency.clients.all()
-        ],
-        "actions": [
-            {
-                "kind": a.kind,
-                "kind_label": str(a.get_kind_display()),
-                "authority": a.authority,
-                "decided_on": a.decided_on,
-                "document_number": a.document_number,
-                "summary": a.summary,
-                "source_url": a.source_url,
-            }
-            for a in agency.actions.all()
-        ],
-        "source": agency.source,
-        "source_url": agency.source_url,
-        "retrieved_on": agency.retrieved_on,
-        "updated_at": agency.updated_at,
-    }
-
-
-# --- Endpoints ---------------------------------------------------------------------------------
-
-
-def _name_results(request, folded: str) -> dict:
-    page, page_size = _paging(request)
+def _name_page(request, folded: str, paging: PageParams) -> dict:
     filterset = SearchHitFilter(request.GET)
-    _check_filters(filterset)
-    results = search_names(folded, filterset, page=page, page_size=page_size)
-    if results.page and results.page.number != page:
-        pages = results.page.paginator.num_pages
-        raise ApiError(404, f"没有第 {page} 页：共 {pages} 页。", "page")
-    summaries = [agency_summary(request, hit.agency) for hit in results.hits]
-    return _paged(request, results.count, page, page_size, summaries, results.partial)
+    _check(filterset)
+    results = search_names(folded, filterset, page=paging.page, page_size=paging.page_size)
+    return paginate(
+        request, paging, results.page, partial=results.partial, each=lambda hit: hit.agency
+    )
 
 
-@api_view
-def search(request):
-    query = classify(request.GET.get("q"))
-    body = {"query": query.text, "kind": query.kind}
+def _exact_answer(query) -> tuple[list, dict]:
+    """For a number or a credit code: the agencies (a few at most) and the block
+    that describes the input (`phone` or `uscc`); nothing for empty input."""
     if query.kind == InputKind.PHONE:
-        links = list(AgencyPhone.objects.for_number(query.phone.key))
-        body.update(
-            _unpaged([agency_summary(request, link.agency) for link in links]),
-            phone=phone_summary(query.phone),
-        )
-    elif query.kind == InputKind.USCC:
+        links = AgencyPhone.objects.for_number(query.phone.key)
+        return [link.agency for link in links], {"phone": query.phone}
+    if query.kind == InputKind.USCC:
         agency = None
         if not query.uscc_error:
             agency = Agency.objects.for_listing().filter(uscc=query.uscc).first()
-        body.update(
-            _unpaged([agency_summary(request, agency)] if agency else []),
-            uscc={
-                "code": query.uscc,
-                "valid": query.uscc_error is None,
-                "message": query.uscc_error.message if query.uscc_error else "",
-                "expected": query.uscc_expected or None,
-                "found": agency is not None,
-            },
-        )
-    elif query.kind == InputKind.NAME:
-        body.update(_name_results(request, query.folded))
-    else:
-        body.update(_unpaged([]))
-    return body
+        check = {
+            "code": query.uscc,
+            "valid": query.uscc_error is None,
+            "message": query.uscc_error.message if query.uscc_error else "",
+            "expected": query.uscc_expected or None,
+            "found": agency is not None,
+        }
+        return ([agency] if agency else []), {"uscc": check}
+    return [], {}
 
 
-@api_view
-def agency_list(request):
-    folded = classify(request.GET.get("q")).folded if request.GET.get("q") else ""
+# --- Endpoints -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/search",
+    response=responses(SearchResults),
+    operation_id="search",
+    url_name="search",
+    summary="一个输入框：号码、统一社会信用代码或名称",
+    description=(
+        "先判断输入是电话号码、统一社会信用代码还是名称（kind），再查询。"
+        "名称按完全一致、开头一致、包含、曾用名或别名、拼音的顺序排列；"
+        "province、status 只筛选名称查询的结果。"
+    ),
+)
+def search(
+    request,
+    filters: Query[NameFilters],
+    paging: Query[PageParams],
+    q: str = Query(
+        "", description="来电号码、公司名称（简繁、拼音、首字母均可）或统一社会信用代码"
+    ),
+):
+    query = classify(q)
+    body = {"query": query.text, "kind": query.kind}
+    if query.kind == InputKind.NAME:
+        return {**body, **_name_page(request, query.folded, paging)}
+    rows, about = _exact_answer(query)
+    return {**body, **paginate(request, paging, paging.page_of(rows)), **about}
+
+
+@router.get(
+    "/agencies",
+    response=responses(AgencyPage),
+    operation_id="listAgencies",
+    url_name="agencies",
+    summary="机构列表（可按省份、状态筛选，可按名称查询）",
+    description="没有 q 时按统一社会信用代码排序；有 q 时与 /api/v1/search 的名称查询相同。",
+)
+def agency_list(
+    request,
+    filters: Query[NameFilters],
+    paging: Query[PageParams],
+    q: str = Query("", description="名称关键词"),
+):
+    folded = classify(q).folded if q else ""
     if folded:
-        return _name_results(request, folded)
-    page, page_size = _paging(request)
+        return _name_page(request, folded, paging)
     filterset = AgencyListFilter(request.GET, queryset=Agency.objects.for_listing())
-    _check_filters(filterset)
+    _check(filterset)
     # Credit-code order: unique, so stable, and served by its unique index.
-    queryset = filterset.qs.order_by("uscc")
-    count = queryset.count()
-    offset = (page - 1) * page_size
-    agencies = list(queryset[offset : offset + page_size]) if count else []
-    return _paged(request, count, page, page_size, [agency_summary(request, a) for a in agencies])
+    return paginate(request, paging, paging.page_of(filterset.qs.order_by("uscc")))
 
 
-@api_view
-def agency_detail(request, uscc):
+@router.get(
+    "/agencies/{uscc}",
+    response=responses(AgencyDetail),
+    operation_id="getAgency",
+    url_name="agency",
+    summary="一家机构的完整记录，含号码、曾用名、委托方、监管记录和来源",
+)
+def agency_detail(request, uscc: str = Path(description="统一社会信用代码（大小写不限）")):
     try:
         code = uscc_lib.validate(uscc[:40])
     except uscc_lib.UsccError as error:
@@ -293,39 +317,30 @@ def agency_detail(request, uscc):
     agency = Agency.objects.for_detail().filter(uscc=code).first()
     if agency is None:
         raise ApiError(404, f"本站名录中没有统一社会信用代码为 {code} 的机构。")
-    return agency_detail_body(request, agency)
+    return agency
 
 
-@api_view
-def phone_detail(request, key):
+@router.get(
+    "/phones/{key}",
+    response=responses(PhoneDetail),
+    operation_id="getPhone",
+    url_name="phone",
+    summary="一个号码：类型、归属地、原始运营商，以及使用它的机构和来源",
+    description="没有人导入过的号码也有回答（count 为 0）；不是号码的输入是 404。",
+)
+def phone_detail(request, key: str = Path(description="号码，任意写法；返回中的 key 是规范写法")):
     number = phones.normalize(key)
     if number is None:
         raise ApiError(404, f"“{key[:40]}”不是一个能识别的电话号码。")
     links = list(AgencyPhone.objects.for_number(number.key))
+    for link in links:
+        # Each row is the agency plus the evidence for this number (LinkedAgency.link),
+        # like a Prefetch(to_attr=…), without a second query.
+        link.agency.link = link
     return {
-        **phone_summary(number),
+        **asdict(number),
+        "kind_label": number.kind_label,
         "shared": len({link.agency_id for link in links}) > 1,
         "count": len(links),
-        "agencies": [
-            {**agency_summary(request, link.agency), "link": _link(request, link)} for link in links
-        ],
+        "agencies": [link.agency for link in links],
     }
-
-
-@api_view
-def not_found(request, path=""):
-    raise ApiError(404, "没有这个接口。接口说明见 /api/v1/openapi.json。")
-
-
-@api_view
-def openapi(request):
-    from .openapi import document
-
-    return document()
-
-
-# Referenced by the OpenAPI document: what `kind` and `status` can be.
-ENUMS = {
-    "status": [s.value for s in Status],
-    "phone_kind": [k.value for k in PhoneKind],
-}

@@ -9,7 +9,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from portal.links import path_for
+from portal.links import reverse_one
 
 from . import uscc as uscc_lib
 from .enums import ActionKind, NameKind, PhoneKind, Status
@@ -56,7 +56,7 @@ class Province(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return path_for("agencies:province-detail", "slug", self.slug)
+        return reverse_one("agencies:province-detail", "slug", self.slug)
 
     @property
     def display_name(self) -> str:
@@ -202,7 +202,7 @@ class Agency(models.Model):
         super().save(*args, update_fields=update_fields, **kwargs)
 
     def get_absolute_url(self):
-        return path_for("agencies:agency-detail", "uscc", self.uscc)
+        return reverse_one("agencies:agency-detail", "uscc", self.uscc)
 
     @property
     def status_enum(self) -> Status:
@@ -258,7 +258,7 @@ class Phone(models.Model):
         return self.key
 
     def get_absolute_url(self):
-        return path_for("agencies:phone-detail", "key", self.key)
+        return reverse_one("agencies:phone-detail", "key", self.key)
 
 
 class AgencyPhoneQuerySet(models.QuerySet):

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from portal.links import path_for
+from portal.links import reverse_one
 
 
 class Category(models.Model):
@@ -29,7 +29,7 @@ class Category(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return path_for("articles:category", "slug", self.slug)
+        return reverse_one("articles:category", "slug", self.slug)
 
 
 class Tag(models.Model):
@@ -46,7 +46,7 @@ class Tag(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return path_for("articles:tag", "slug", self.slug)
+        return reverse_one("articles:tag", "slug", self.slug)
 
 
 # Newest first. The slug breaks ties between articles published on the same
@@ -203,7 +203,7 @@ class Article(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return path_for("articles:detail", "slug", self.slug)
+        return reverse_one("articles:detail", "slug", self.slug)
 
     @property
     def was_updated(self) -> bool:

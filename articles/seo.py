@@ -2,11 +2,12 @@
 
 import json
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+from portal.links import absolute_url
 
 # The same escapes as Django's json_script: "</script>" or "<!--" inside a
 # string value can then never end or confuse the data block.
@@ -17,14 +18,6 @@ _JSON_ESCAPES = {
     0x2028: "\\u2028",
     0x2029: "\\u2029",
 }
-
-
-def absolute_url(request, path: str) -> str:
-    """PORTAL_BASE_URL + path when configured (behind a proxy the Host header may
-    be internal), otherwise whatever host the request came in on."""
-    if settings.PORTAL_BASE_URL:
-        return settings.PORTAL_BASE_URL + path
-    return request.build_absolute_uri(path)
 
 
 def json_ld(data) -> SafeString:

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 
+from portal.links import absolute_url
 from portal.paging import ForgivingPageMixin
 
 from . import seo
@@ -44,7 +45,7 @@ class ArticleListMixin(ForgivingPageMixin):
             path += f"?page={page.number}"
         crumbs = self.get_crumbs()
         context.update(
-            canonical_url=seo.absolute_url(self.request, path),
+            canonical_url=absolute_url(self.request, path),
             breadcrumbs=crumbs,
             ld_breadcrumbs=seo.breadcrumb_data(self.request, crumbs),
         )
@@ -125,7 +126,7 @@ class ArticleDetailView(DetailView):
         published = Article.objects.published()
         in_category = published.in_category(article.category)
         today = timezone.localdate(timezone=ZoneInfo("Asia/Shanghai"))
-        url = seo.absolute_url(self.request, article.get_absolute_url())
+        url = absolute_url(self.request, article.get_absolute_url())
         crumbs = [
             *home_crumbs(),
             (article.category.name, article.category.get_absolute_url()),

@@ -3,6 +3,7 @@
 
     python bench/run.py --agencies 100000 --db sqlite
     python bench/run.py --agencies 1000000 --db postgres --http
+    python bench/run.py --agencies 20000 --db sqlite --api
     make bench BENCH_ARGS="--agencies 100000 --db postgres --http"
 
 The directory is deterministic (seeded): N agencies with about three numbers
@@ -15,7 +16,10 @@ Then, in-process, each kind of lookup runs --samples times with varied inputs
 and the p50/p95 latencies are printed: phone, USCC, a 2-character name, a
 4-character name, pinyin, and a province listing. With --http the same kinds
 run against `manage.py runserver` on 127.0.0.1 (a bounded number of
-requests each). Results are also written to bench/out/<db>-<N>.json.
+requests each). With --api the JSON endpoints are called in-process through
+Django's test Client (the whole middleware and URL stack, no sockets), so the
+API layer's own cost shows next to the bare lookups. Results are also written
+to bench/out/<db>-<N>.json.
 
 The database is a separate one (bench/out/bench.sqlite3, or the PostgreSQL
 database `bench` on PG_URL's server), recreated on each run unless
@@ -381,6 +385,46 @@ def over_http(inputs: dict[str, list[str]], requests: int, port: int) -> dict:
         server.wait(timeout=10)
 
 
+def through_api(inputs: dict[str, list[str]], requests: int) -> dict:
+    """Each API endpoint --samples times through the test Client, after one warm-up call.
+
+    Debug is off (see main) so that Django does not keep a log of every query.
+    Besides wall-clock p50/p95, `cpu_p50_ms` is this thread's CPU time per
+    request (SQLite runs in-process, so that is nearly all the work): on a
+    shared machine other processes' load inflates wall time but hardly this.
+    """
+    from django.test import Client
+
+    from articles.loading import DEFAULT_DIR, sync
+
+    sync(DEFAULT_DIR)
+    client = Client(HTTP_HOST="127.0.0.1")
+    slugs = [a["slug"] for a in client.get("/api/v1/articles").json()["results"]]
+    paths = {
+        "phone": lambda i: "/api/v1/phones/" + urllib.parse.quote(inputs["phone"][i]),
+        "search_phone": lambda i: "/api/v1/search?q=" + urllib.parse.quote(inputs["phone"][i]),
+        "agency": lambda i: "/api/v1/agencies/" + inputs["uscc"][i],
+        "search_name": lambda i: "/api/v1/search?q=" + urllib.parse.quote("长沙"),
+        "agency_list": lambda i: "/api/v1/agencies?province=" + inputs["province_listing"][i],
+        "article_list": lambda i: "/api/v1/articles",
+        "article": lambda i: "/api/v1/articles/" + slugs[i % len(slugs)],
+    }
+    report = {}
+    for kind, path in paths.items():
+        client.get(path(0))  # warm caches once
+        timings, cpu = [], []
+        for i in range(requests):
+            url = path(i % len(inputs["phone"]))
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - cpu_started) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{url}: HTTP {response.status_code}")
+        report[kind] = {**summarize(timings), "cpu_p50_ms": round(statistics.median(cpu), 2)}
+    return report
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agencies", type=int, default=1_000_000)
@@ -388,10 +432,17 @@ def main(argv=None) -> None:
     parser.add_argument("--samples", type=int, default=200, help="in-process lookups per kind")
     parser.add_argument("--http", action="store_true", help="also measure over HTTP")
     parser.add_argument("--requests", type=int, default=50, help="HTTP requests per kind")
+    parser.add_argument(
+        "--api", action="store_true", help="also time the JSON API in-process (test Client)"
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--reuse", action="store_true", help="keep the database, skip import")
     args = parser.parse_args(argv)
 
+    if args.api:
+        # As in production: debug on would log every query and slow the API figures.
+        os.environ["DJANGO_DEBUG"] = "0"
+        os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
     setup_django(args.db, args.reuse)
     result = {"db": args.db, "agencies": args.agencies, "cpus": os.cpu_count()}
     if not args.reuse:
@@ -402,6 +453,8 @@ def main(argv=None) -> None:
     result["in_process"] = in_process(inputs)
     if args.http:
         result["http"] = over_http(inputs, args.requests, args.port)
+    if args.api:
+        result["api"] = through_api(inputs, args.samples)
     out = OUT / f"{args.db}-{args.agencies}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
     print(json.dumps(result, ensure_ascii=False, indent=2))

@@ -2,13 +2,27 @@
 
 Offset pagination costs more the deeper it goes, and nobody reads past
 page 500 of a list: a client that wants everything uses the published export.
+
+Pages forgive a bad page number (ForgivingPageMixin); the API does not, and
+every API list takes the same parameters (PageParams) and answers the same
+envelope (Page, filled by paginate()).
 """
 
+from typing import Annotated
+
+from django.core.paginator import Page as DjangoPage
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from ninja import Field
+from pydantic import BaseModel, BeforeValidator
+
+from .api_errors import ApiError
+from .links import absolute_url
 
 # The deepest page of any list (pages and API alike).
 MAX_PAGE = 500
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
 
 
 class CappedPaginator(Paginator):
@@ -53,3 +67,77 @@ class ForgivingPageMixin:
         paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
         page = paginator.get_page(self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
+
+
+# --- The API's lists ----------------------------------------------------------------------------
+
+
+def _blank_is(default: int) -> BeforeValidator:
+    # ?page= (empty) has always meant the default, as a missing parameter does.
+    return BeforeValidator(lambda value: default if value == "" else value)
+
+
+class PageParams(BaseModel):
+    # The query parameters of every API list.
+
+    page: Annotated[int, _blank_is(1)] = Field(
+        1, ge=1, le=MAX_PAGE, description=f"页码，从 1 开始（最多 {MAX_PAGE}）"
+    )
+    page_size: Annotated[int, _blank_is(DEFAULT_PAGE_SIZE)] = Field(
+        DEFAULT_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"每页条数，默认 {DEFAULT_PAGE_SIZE}，最多 {MAX_PAGE_SIZE}",
+    )
+
+    def page_of(self, rows) -> DjangoPage:
+        """The asked-for page of `rows` (a queryset or list), or the nearest real one:
+        paginate() then answers 404, so the rows of a missing page are never read."""
+        return CappedPaginator(rows, self.page_size).get_page(self.page)
+
+
+class Page[Row](BaseModel):
+    # The envelope of every API list; subclass it with the row type:
+    # class AgencyPage(Page[AgencySummary]).
+
+    count: int = Field(ge=0, description="结果总数")
+    partial: bool = Field(
+        description=(
+            "true：名称查询太宽（如“资产管理”），只核对了排名最前的一批候选，"
+            "count 是下限，results 只来自这批候选；加上省份、状态或更完整的名称可得到完整结果。"
+            "其他列表总是 false"
+        )
+    )
+    next: str | None = Field(
+        description="下一页的完整地址（保留其他参数）；没有时为 null",
+        json_schema_extra={"format": "uri"},
+    )
+    previous: str | None = Field(
+        description="上一页的完整地址；没有时为 null", json_schema_extra={"format": "uri"}
+    )
+    results: list[Row]
+
+
+def paginate(
+    request, params: PageParams, page: DjangoPage | None, *, partial=False, each=None
+) -> dict:
+    """The body of a Page for `page` (None: nothing matched), or a 404 naming `page`
+    when the page asked for does not exist. `each` maps a row to what the
+    schema reads (search hits to their agencies)."""
+    number, pages = (page.number, page.paginator.num_pages) if page else (1, 1)
+    if params.page != number:
+        raise ApiError(404, f"没有第 {params.page} 页：共 {pages} 页。", "page")
+    rows = list(page.object_list) if page else []
+
+    def link(to: int) -> str:
+        query = request.GET.copy()
+        query["page"] = str(to)
+        return absolute_url(request, f"{request.path}?{query.urlencode()}")
+
+    return {
+        "count": page.paginator.count if page else 0,
+        "partial": partial,
+        "next": link(number + 1) if page and page.has_next() else None,
+        "previous": link(number - 1) if page and page.has_previous() else None,
+        "results": [each(row) for row in rows] if each else rows,
+    }

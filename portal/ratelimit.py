@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.http import JsonResponse
 
 from . import views
+from .api_errors import ApiError
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +77,8 @@ def _count(limit: Limit, client: str) -> tuple[int, int]:
 
 def too_many(request, retry_after: int):
     if request.path.startswith("/api/"):
-        body = {
-            "error": {
-                "status": 429,
-                "message": f"请求太频繁，请 {retry_after} 秒后再试。",
-                "parameter": None,
-            }
-        }
-        response = JsonResponse(body, status=429, json_dumps_params={"ensure_ascii": False})
+        error = ApiError(429, f"请求太频繁，请 {retry_after} 秒后再试。")
+        response = JsonResponse(error.body(), status=429, json_dumps_params={"ensure_ascii": False})
         response["Retry-After"] = str(retry_after)
         return response
     return views.too_many_requests(request, retry_after)

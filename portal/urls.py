@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from . import health
+from .api import api
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -14,8 +15,8 @@ urlpatterns = [
         name="privacy",
     ),
     path("", include("agencies.urls")),
-    path("api/v1/", include("articles.urls_api")),
-    path("api/v1/", include("agencies.urls_api")),
+    # Every path under /api/v1/ belongs to the API, unknown ones included (JSON 404s).
+    path("api/v1/", api.urls),
     path("articles/", include("articles.urls")),
     path("", include("portal.urls_discovery")),
     path(settings.PORTAL_ADMIN_PATH, admin.site.urls),

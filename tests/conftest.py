@@ -12,6 +12,9 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from agencies.enums import NameKind, Status
 from agencies.search import index as search_index
@@ -109,6 +112,67 @@ def count_queries(client):
         return len(ctx.captured_queries)
 
     return count
+
+
+def closed(node):
+    """The schema with every object closed (no keys but the documented ones).
+
+    The published document leaves objects open, so that adding a key later
+    does not break a strict client; the tests hold the API to exactly the
+    documented keys, as the hand-written document used to.
+    """
+    if isinstance(node, dict):
+        node = {key: closed(value) for key, value in node.items()}
+        if "properties" in node:
+            node.setdefault("additionalProperties", False)
+        return node
+    if isinstance(node, list):
+        return [closed(value) for value in node]
+    return node
+
+
+@pytest.fixture
+def api_spec(client, db) -> dict:
+    """The generated /api/v1/openapi.json."""
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.fixture
+def api_check(api_spec):
+    """api_check(response, path) -> body: the answer is JSON, has no cookies, allows
+    any origin, and its body is valid against what /api/v1/openapi.json documents
+    for that path (its GET operation) and that status, formats included.
+
+    path=None (a path no operation serves) checks against the error envelope.
+    """
+    registry = Registry().with_resource("urn:api", DRAFT202012.create_resource(closed(api_spec)))
+
+    def check(response, path: str | None) -> dict:
+        assert response["Content-Type"] == "application/json", response["Content-Type"]
+        assert response["Access-Control-Allow-Origin"] == "*"
+        assert not response.cookies
+        body = response.json()
+        status = response.status_code
+        if path is None:
+            pointer = "/components/schemas/Error"
+        else:
+            escaped = path.replace("~", "~0").replace("/", "~1")
+            pointer = f"/paths/{escaped}/get/responses/{status}/content/application~1json/schema"
+            assert str(status) in api_spec["paths"][path]["get"]["responses"], (path, status)
+        validator = Draft202012Validator(
+            {"$ref": f"urn:api#{pointer}"},
+            registry=registry,
+            format_checker=Draft202012Validator.FORMAT_CHECKER,
+        )
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+        assert not errors, errors
+        if status != 200:
+            assert body["error"]["status"] == status
+        return body
+
+    return check
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,11 @@
-"""/api/v1/articles and /api/v1/articles/<slug>: shapes, filters, and JSON errors."""
+"""/api/v1/articles and /api/v1/articles/<slug>: shapes checked against the generated
+OpenAPI document, filters, paging, and the one JSON error envelope."""
 
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
-from articles import api
 from articles.loading import sync
 from articles.models import Article
 
@@ -19,20 +20,33 @@ def synced():
     sync(FIXTURES)
 
 
-def get_json(client, url, params=None, status=200):
-    response = client.get(url, params or {})
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    assert response["Access-Control-Allow-Origin"] == "*"
-    assert not response.cookies
-    return response.json()
+@pytest.fixture
+def get_json(client, api_check):
+    """get_json(url, params, status) -> body, checked against the document (api_check)."""
+
+    def get(url, params=None, status=200):
+        response = client.get(url, params or {})
+        assert response.status_code == status, response.content
+        assert response["Content-Type"] == "application/json"
+        assert response["Access-Control-Allow-Origin"] == "*"
+        assert not response.cookies
+        template = "/api/v1/articles" if url == "/api/v1/articles" else "/api/v1/articles/{slug}"
+        return api_check(response, template)
+
+    return get
 
 
-def test_list_shape_and_order(client):
-    data = get_json(client, "/api/v1/articles")
+def error(status, message, parameter=None):
+    return {"error": {"status": status, "message": message, "parameter": parameter}}
+
+
+def test_list_shape_and_order(get_json):
+    data = get_json("/api/v1/articles")
 
     assert data["count"] == 4
     assert data["next"] is None and data["previous"] is None
+    assert data["partial"] is False
+    assert set(data) == {"count", "partial", "next", "previous", "results"}
     assert [a["slug"] for a in data["results"]] == [
         "gamma-rules",
         "delta-credit",
@@ -60,27 +74,35 @@ def test_list_is_unicode_not_escaped(client):
     assert "贝塔" in client.get("/api/v1/articles").content.decode()
 
 
-def test_list_pages_link_to_each_other(client, monkeypatch):
-    monkeypatch.setattr(api, "PAGE_SIZE", 1)
-
-    first = get_json(client, "/api/v1/articles", {"tag": "cui-shou-gui-ze"})
-    second = get_json(client, "/api/v1/articles", {"tag": "cui-shou-gui-ze", "page": "2"})
-    last = get_json(client, "/api/v1/articles", {"tag": "cui-shou-gui-ze", "page": "3"})
+def test_list_pages_link_to_each_other(get_json):
+    tag = {"tag": "cui-shou-gui-ze", "page_size": "1"}
+    first = get_json("/api/v1/articles", tag)
+    second = get_json("/api/v1/articles", {**tag, "page": "2"})
+    last = get_json("/api/v1/articles", {**tag, "page": "3"})
 
     assert first["count"] == 3
     assert first["previous"] is None
-    assert first["next"] == "http://testserver/api/v1/articles?tag=cui-shou-gui-ze&page=2"
-    assert second["previous"] == "http://testserver/api/v1/articles?tag=cui-shou-gui-ze&page=1"
+    assert (
+        first["next"] == "http://testserver/api/v1/articles?tag=cui-shou-gui-ze&page_size=1&page=2"
+    )
+    assert (
+        second["previous"]
+        == "http://testserver/api/v1/articles?tag=cui-shou-gui-ze&page_size=1&page=1"
+    )
     assert last["next"] is None
     seen = [r["slug"] for page in (first, second, last) for r in page["results"]]
     assert seen == ["gamma-rules", "beta-rights", "alpha-rules"]
 
 
-def test_list_links_use_portal_base_url(client, settings, monkeypatch):
+def test_default_page_size_is_20(get_json):
+    assert len(get_json("/api/v1/articles")["results"]) == 4  # all of them, on one page
+    assert get_json("/api/v1/articles", {"page_size": "3"})["next"].endswith("page_size=3&page=2")
+
+
+def test_list_links_use_portal_base_url(get_json, settings):
     settings.PORTAL_BASE_URL = "https://cuishou.example"
-    monkeypatch.setattr(api, "PAGE_SIZE", 1)
-    data = get_json(client, "/api/v1/articles")
-    assert data["next"] == "https://cuishou.example/api/v1/articles?page=2"
+    data = get_json("/api/v1/articles", {"page_size": "1"})
+    assert data["next"] == "https://cuishou.example/api/v1/articles?page_size=1&page=2"
     assert data["results"][0]["url"] == "https://cuishou.example/articles/gamma-rules/"
 
 
@@ -97,35 +119,45 @@ def test_list_links_use_portal_base_url(client, settings, monkeypatch):
         ),
     ],
 )
-def test_list_filters(client, params, expected):
-    data = get_json(client, "/api/v1/articles", params)
+def test_list_filters(get_json, params, expected):
+    data = get_json("/api/v1/articles", params)
     assert [a["slug"] for a in data["results"]] == expected
     assert data["count"] == len(expected)
 
 
 @pytest.mark.parametrize(
-    ("params", "status", "error"),
+    ("params", "expected"),
     [
-        ({"page": "abc"}, 400, "page 参数应为正整数。"),
-        ({"page": "0"}, 400, "page 参数应为正整数。"),
-        ({"page": "-1"}, 400, "page 参数应为正整数。"),
-        ({"page": "1.5"}, 400, "page 参数应为正整数。"),
-        ({"page": "١"}, 400, "page 参数应为正整数。"),  # an Arabic-Indic digit
-        ({"page": "2"}, 404, "没有第 2 页（共 1 页）。"),
-        ({"page": "99999999999999999999"}, 404, "没有第 99999999999999999999 页（共 1 页）。"),
-        ({"category": "nope"}, 400, "没有这个分类：nope"),
-        ({"tag": "nope"}, 400, "没有这个标签：nope"),
-        ({"tag": "催收规则"}, 400, "没有这个标签：催收规则"),
-        ({"category": "rules\x00"}, 400, "没有这个分类：rules\x00"),
-        ({"category": "<script>"}, 400, "没有这个分类：<script>"),
+        ({"page": "abc"}, error(400, "page 应是正整数，这里是“abc”。", "page")),
+        ({"page": "0"}, error(400, "page 不能小于 1，这里是 0。", "page")),
+        ({"page": "-1"}, error(400, "page 不能小于 1，这里是 -1。", "page")),
+        ({"page": "1.5"}, error(400, "page 应是正整数，这里是“1.5”。", "page")),
+        (
+            {"page": "١"},
+            error(400, "page 应是正整数，这里是“١”。", "page"),
+        ),  # an Arabic-Indic digit
+        ({"page": "2"}, error(404, "没有第 2 页：共 1 页。", "page")),
+        # Past the cap on every list (portal.paging.MAX_PAGE): a bad parameter, not a missing page.
+        (
+            {"page": "99999999999999999999"},
+            error(400, "page 不能大于 500，这里是 99999999999999999999。", "page"),
+        ),
+        ({"page_size": "0"}, error(400, "page_size 不能小于 1，这里是 0。", "page_size")),
+        ({"page_size": "101"}, error(400, "page_size 不能大于 100，这里是 101。", "page_size")),
+        ({"category": "nope"}, error(400, "没有这个分类：nope", "category")),
+        ({"tag": "nope"}, error(400, "没有这个标签：nope", "tag")),
+        ({"tag": "催收规则"}, error(400, "没有这个标签：催收规则", "tag")),
+        ({"category": "rules\x00"}, error(400, "没有这个分类：rules\x00", "category")),
+        ({"category": "<script>"}, error(400, "没有这个分类：<script>", "category")),
     ],
 )
-def test_list_errors_are_json(client, params, status, error):
-    assert get_json(client, "/api/v1/articles", params, status=status) == {"error": error}
+def test_list_errors_are_json(get_json, params, expected):
+    status = expected["error"]["status"]
+    assert get_json("/api/v1/articles", params, status=status) == expected
 
 
-def test_detail_shape(client):
-    data = get_json(client, "/api/v1/articles/alpha-rules")
+def test_detail_shape(get_json):
+    data = get_json("/api/v1/articles/alpha-rules")
 
     assert set(data) == SUMMARY_KEYS | {
         "byline",
@@ -144,37 +176,50 @@ def test_detail_shape(client):
 
 
 @pytest.mark.parametrize("slug", ["no-such-article", "催收", "UPPER", "a" * 300, "x%00y"])
-def test_detail_unknown_is_json_404(client, slug):
-    data = get_json(client, f"/api/v1/articles/{slug}", status=404)
-    assert data["error"].startswith("没有找到这篇文章")
+def test_detail_unknown_is_json_404(get_json, slug):
+    data = get_json(f"/api/v1/articles/{slug}", status=404)
+    assert data["error"]["message"].startswith("没有找到这篇文章")
+    assert data["error"]["status"] == 404 and data["error"]["parameter"] is None
 
 
-def test_detail_unpublished_is_404(client):
+def test_detail_unpublished_is_404(get_json):
     Article.objects.filter(slug="alpha-rules").update(is_published=False)
-    get_json(client, "/api/v1/articles/alpha-rules", status=404)
-    assert get_json(client, "/api/v1/articles")["count"] == 3
+    get_json("/api/v1/articles/alpha-rules", status=404)
+    assert get_json("/api/v1/articles")["count"] == 3
 
 
 @pytest.mark.parametrize("url", ["/api/v1/articles", "/api/v1/articles/alpha-rules"])
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_only_get(client, url, method):
-    response = getattr(client, method)(url)
+def test_only_get(url, method, api_check):
+    # CSRF checks on, as in production: the answer is still the JSON 405.
+    response = getattr(Client(enforce_csrf_checks=True), method)(url)
     assert response.status_code == 405
-    assert response["Allow"] == "GET, HEAD"
-    assert response.json() == {"error": "只支持 GET 请求。"}
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+    template = "/api/v1/articles" if url == "/api/v1/articles" else "/api/v1/articles/{slug}"
+    message = f"只支持 GET 请求（以及 HEAD、OPTIONS），不支持 {method.upper()}。"
+    assert api_check(response, template) == error(405, message)
 
 
 def test_head_is_allowed(client):
-    assert client.head("/api/v1/articles").status_code == 200
+    response = client.head("/api/v1/articles")
+    assert response.status_code == 200 and response.content == b""
+    assert client.head("/api/v1/articles/alpha-rules").status_code == 200
 
 
-def test_openapi_paths_describe_the_responses(client):
-    spec = api.openapi_paths()
-    paths, schemas = spec["paths"], spec["components"]["schemas"]
+def test_options_is_allowed(client):
+    response = client.options("/api/v1/articles/alpha-rules")
+    assert response.status_code == 204 and response["Allow"] == "GET, HEAD, OPTIONS"
 
-    assert set(paths) == {"/api/v1/articles", "/api/v1/articles/{slug}"}
+
+def test_openapi_describes_the_responses(api_spec, get_json):
+    """The generated document lists both endpoints, and its required keys are exactly
+    what they return."""
+    paths, schemas = api_spec["paths"], api_spec["components"]["schemas"]
+    assert {"/api/v1/articles", "/api/v1/articles/{slug}"} <= set(paths)
     params = {p["name"] for p in paths["/api/v1/articles"]["get"]["parameters"]}
-    assert params == {"page", "category", "tag"}
+    assert params == {"page", "page_size", "category", "tag"}
+    assert paths["/api/v1/articles"]["get"]["operationId"] == "listArticles"
+    assert paths["/api/v1/articles/{slug}"]["get"]["operationId"] == "getArticle"
 
     # Every $ref points at a schema that exists.
     def refs(node):
@@ -187,17 +232,16 @@ def test_openapi_paths_describe_the_responses(client):
             for value in node:
                 yield from refs(value)
 
-    for ref in refs(spec):
+    for ref in refs(api_spec):
         assert ref.removeprefix("#/components/schemas/") in schemas, ref
 
-    # The documented required keys are exactly what the endpoints return.
-    listed = get_json(client, "/api/v1/articles")
-    assert set(schemas["ArticlePage"]["required"]) == set(listed)
-    assert set(schemas["ArticleSummary"]["required"]) == set(listed["results"][0])
-    detail = get_json(client, "/api/v1/articles/alpha-rules")
-    extra = schemas["Article"]["allOf"][1]["required"]
-    assert set(schemas["ArticleSummary"]["required"]) | set(extra) == set(detail)
-    assert api.openapi_paths(prefix="/v2")["paths"].keys() == {
-        "/v2/articles",
-        "/v2/articles/{slug}",
-    }
+    def ok_schema(path):
+        ref = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        return schemas[ref["$ref"].removeprefix("#/components/schemas/")]
+
+    listed = get_json("/api/v1/articles")
+    assert set(ok_schema("/api/v1/articles")["required"]) == set(listed)
+    summary = schemas["ArticleSummary"]
+    assert set(summary["required"]) == set(summary["properties"]) == set(listed["results"][0])
+    detail = get_json("/api/v1/articles/alpha-rules")
+    assert set(ok_schema("/api/v1/articles/{slug}")["required"]) == set(detail)

@@ -1,4 +1,5 @@
-"""Docs kept honest: every environment variable the settings read is documented."""
+"""Docs kept honest: every environment variable the settings read, and every
+parameter and path of the JSON API, is documented."""
 
 import re
 from pathlib import Path
@@ -34,3 +35,13 @@ def test_readme_has_the_two_commands():
     assert "make run" in readme and "make test" in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test\n" in ci and "make test-postgres" in ci
+
+
+def test_every_api_path_and_parameter_is_in_docs(api_spec):
+    docs = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    for path, item in api_spec["paths"].items():
+        # /api/v1/agencies/{uscc} is written /api/v1/agencies/<uscc> in the docs.
+        written = path.replace("{", "<").replace("}", ">")
+        assert f"GET {written}" in docs, f"{path} missing from docs/api.md"
+        for parameter in item["get"].get("parameters", []):
+            assert f"`{parameter['name']}`" in docs, f"{parameter['name']} ({path}) missing"

@@ -226,6 +226,28 @@ def test_privacy_page_says_what_is_kept_and_how_to_ask_for_removal(client, setti
 def test_cached_paths_equal_reverse(name, kwarg, value):
     from django.urls import reverse
 
-    from portal.links import path_for
+    from portal.links import reverse_one
 
-    assert path_for(name, kwarg, value) == reverse(name, kwargs={kwarg: value})
+    assert reverse_one(name, kwarg, value) == reverse(name, kwargs={kwarg: value})
+
+
+def test_a_database_that_stops_answering_is_a_503_on_pages_and_in_the_api(client, monkeypatch):
+    from django.db import OperationalError
+
+    from agencies.models import AgencyQuerySet
+
+    agency = make_agency("长沙示例资产管理有限公司")
+
+    def refuse(self):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(AgencyQuerySet, "for_detail", refuse)
+    page = client.get(f"/agencies/{agency.uscc}/")
+    assert page.status_code == 503 and page["Retry-After"]
+    assert "数据库暂时无法连接" in page.content.decode()
+    assert "Traceback" not in page.content.decode()
+    api = client.get(f"/api/v1/agencies/{agency.uscc}")
+    assert api.status_code == 503 and api["Retry-After"]
+    assert api.json() == {
+        "error": {"status": 503, "message": "服务暂时不可用，请稍后再试。", "parameter": None}
+    }

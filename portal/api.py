@@ -1,0 +1,221 @@
+"""The JSON API, /api/v1/: one django-ninja API with a router per app.
+
+    agencies/api.py  /search, /agencies, /agencies/{uscc}, /phones/{key}
+    articles/api.py  /articles, /articles/{slug}
+
+The response schemas there produce both the JSON and /api/v1/openapi.json.
+Rules that hold for every path under /api/v1/, known or not (docs/api.md;
+tests/test_api.py checks them):
+
+- read-only: GET and HEAD answer, OPTIONS says what is allowed, any other
+  method is 405 with `Allow: GET, HEAD, OPTIONS` (no CSRF page: nothing here
+  changes anything);
+- every error is the envelope of portal.api_errors, never an HTML page;
+- no cookies, `Access-Control-Allow-Origin: *`: this is open data;
+- JSON in UTF-8 with Chinese as characters, not \\u escapes.
+"""
+
+import logging
+from functools import cache, wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse
+from django.urls import URLPattern
+from ninja import NinjaAPI, Router
+from ninja.errors import HttpError, ValidationError
+from ninja.renderers import JSONRenderer
+
+from agencies.api import router as agencies_router
+from articles.api import router as articles_router
+
+from .api_errors import ApiError, from_validation, responses
+from .views import RETRY_AFTER_SECONDS
+
+ALLOW = "GET, HEAD, OPTIONS"
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": ALLOW,
+    # A preflight may be cached for a day: the rules above never change per request.
+    "Access-Control-Max-Age": "86400",
+}
+# Messages for statuses raised by ninja itself (HttpError); 429 comes from its
+# throttling once the next issue turns that on.
+STATUS_MESSAGES = {429: "请求太频繁，请稍后再试。", 503: "服务暂时不可用，请稍后再试。"}
+
+request_log = logging.getLogger("django.request")
+
+
+class ChineseJSONRenderer(JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}
+
+
+class PortalApi(NinjaAPI):
+    """NinjaAPI with the portal's rules applied to every URL it serves."""
+
+    def get_content_type(self) -> str:
+        # What the hand-written API sent: RFC 8259 defines no charset parameter
+        # for application/json (it is always UTF-8).
+        return "application/json"
+
+    @property
+    def urls(self):
+        patterns, app_name, namespace = super().urls
+        wrapped = [
+            URLPattern(p.pattern, self.read_only(p.callback), p.default_args, p.name)
+            for p in patterns
+        ]
+        return wrapped, app_name, namespace
+
+    def error_response(self, request, error: ApiError) -> HttpResponse:
+        return self.create_response(request, error.body(), status=error.status)
+
+    def read_only(self, view):
+        """The method rule, CORS and JSON 404s around one of ninja's views.
+
+        Ninja answers an undeclared method with a plain-text 405 and routes HEAD
+        nowhere; its root view raises Http404 outside any operation. Wrapping its
+        URL patterns keeps those rules in this one place, for every path.
+        """
+
+        @wraps(view)
+        def read_only_view(request, *args, **kwargs):
+            if request.method == "OPTIONS":
+                response = HttpResponse(status=204)
+                response["Allow"] = ALLOW
+            elif request.method not in ("GET", "HEAD"):
+                message = f"只支持 GET 请求（以及 HEAD、OPTIONS），不支持 {request.method[:20]}。"
+                response = self.error_response(request, ApiError(405, message))
+                response["Allow"] = ALLOW
+            else:
+                response = self.answer(view, request, *args, **kwargs)
+            for header, value in CORS.items():
+                response[header] = value
+            return response
+
+        # Nothing under /api/v1/ changes anything, and a POST must get its JSON
+        # 405 rather than Django's HTML CSRF page.
+        read_only_view.csrf_exempt = True
+        return read_only_view
+
+    def answer(self, view, request, *args, **kwargs) -> HttpResponse:
+        method = request.method
+        # HEAD is GET without a body (the server drops it); ninja only routes GET.
+        request.method = "GET"
+        try:
+            return view(request, *args, **kwargs)
+        except Http404 as error:
+            return self.on_exception(request, error)
+        finally:
+            request.method = method
+
+
+api = PortalApi(
+    title="催收机构名录开放接口",
+    version="1.0.0",
+    description=(
+        "只读、免登录、无 Cookie。数据注明来源和日期；示例数据（is_sample）"
+        "是虚构的演示记录。登记信息以国家企业信用信息公示系统为准。"
+        '所有错误都是同一种 JSON：{"error": {"status", "message", "parameter"}}。'
+    ),
+    servers=[{"url": settings.PORTAL_BASE_URL}] if settings.PORTAL_BASE_URL else [],
+    urls_namespace="api",
+    renderer=ChineseJSONRenderer(),
+    # Served below by an operation of our own (cached, Chinese unescaped); no
+    # interactive docs page, which would load third-party JavaScript.
+    openapi_url=None,
+    docs_url=None,
+)
+
+
+# --- Errors: every one becomes the envelope -----------------------------------------------------
+
+
+@api.exception_handler(ApiError)
+def api_error(request, error: ApiError):
+    return api.error_response(request, error)
+
+
+@api.exception_handler(ValidationError)
+def invalid_parameter(request, error: ValidationError):
+    return api.error_response(request, from_validation(error.errors, request.GET))
+
+
+@api.exception_handler(Http404)
+def not_found(request, error: Http404):
+    detail = error.args[0] if error.args and isinstance(error.args[0], str) else ""
+    return api.error_response(request, ApiError(404, detail or "没有这条记录。"))
+
+
+@api.exception_handler(HttpError)
+def http_error(request, error: HttpError):
+    message = STATUS_MESSAGES.get(error.status_code, error.message)
+    return api.error_response(request, ApiError(error.status_code, message))
+
+
+@api.exception_handler(SuspiciousOperation)
+def bad_request(request, error: SuspiciousOperation):
+    # E.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS: Django says 400.
+    return api.error_response(request, ApiError(400, "请求无效。"))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request, error: Exception):
+    # The database refused or dropped the connection: a 503 the client may
+    # retry, as the HTML pages answer (portal.middleware.DatabaseUnavailableMiddleware).
+    response = api.error_response(request, ApiError(503, STATUS_MESSAGES[503]))
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+@api.exception_handler(Exception)
+def server_error(request, error: Exception):
+    # Logged as Django logs an unhandled exception; the client gets no traceback.
+    request_log.error("Internal Server Error: %s", request.path, exc_info=error)
+    return api.error_response(request, ApiError(500, "服务器出错了，请稍后再试。"))
+
+
+# --- Routes -------------------------------------------------------------------------------------
+
+
+@cache
+def openapi_document() -> dict:
+    """Generated once per process from the routers' schemas."""
+    return api.get_openapi_schema()
+
+
+@api.get(
+    "/openapi.json",
+    response=responses(dict[str, Any]),
+    operation_id="openapi",
+    url_name="openapi",
+    summary="本文档（OpenAPI 3.1）",
+    tags=["文档"],
+)
+def openapi(request):
+    return openapi_document()
+
+
+api.add_router("", agencies_router)
+api.add_router("", articles_router)
+
+# Last, so that it only sees paths no router claimed: /api/v1/nope is a JSON 404.
+fallback = Router()
+UNKNOWN = "没有这个接口。接口说明见 /api/v1/openapi.json。"
+
+
+@fallback.get("/", include_in_schema=False)
+def root(request):
+    # Ahead of ninja's own root view, which raises a 404 naming its docs URL.
+    raise ApiError(404, UNKNOWN)
+
+
+@fallback.get("/{path:rest}", include_in_schema=False)
+def unknown_path(request, rest: str):
+    raise ApiError(404, UNKNOWN)
+
+
+api.add_router("", fallback)

@@ -1,0 +1,78 @@
+"""The one error envelope of /api/v1/.
+
+Every error from every endpoint and every path under /api/v1/ has this body:
+
+    {"error": {"status": 404, "message": "…", "parameter": null}}
+
+`message` is Chinese, for people; `parameter` names the query or path
+parameter at fault, or is null. Code anywhere raises `ApiError(status,
+message, parameter)`; portal.api turns it, Django's Http404, ninja's
+validation errors and anything unexpected into this body.
+
+Statuses not used yet have their place too: rate limiting (429) and the
+readiness check (503) raise ApiError like everything else, and every
+operation already documents the envelope for them (ERROR_STATUSES).
+"""
+
+from ninja import Field, Schema
+
+# Every status an API answer can have besides 200, listed in each operation's
+# OpenAPI responses so that clients (and Schemathesis) know the error body.
+ERROR_STATUSES = (400, 404, 405, 429, 500, 503)
+
+
+class ApiError(Exception):
+    """Raise to answer with the envelope: ApiError(404, "没有…", parameter=None)."""
+
+    def __init__(self, status: int, message: str, parameter: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.parameter = parameter
+
+    def body(self) -> dict:
+        return {
+            "error": {"status": self.status, "message": self.message, "parameter": self.parameter}
+        }
+
+
+class ErrorDetail(Schema):
+    status: int = Field(description="HTTP 状态码，与响应的状态码相同")
+    message: str = Field(description="中文说明")
+    parameter: str | None = Field(description="出错的参数名；与参数无关时为 null")
+
+
+class Error(Schema):
+    # The body of every error answer. (No docstring: it would become the
+    # schema's description in the published document.)
+
+    error: ErrorDetail
+
+
+def responses(ok) -> dict:
+    """An operation's documented answers: `ok` for 200, the envelope for every error."""
+    return {200: ok, ERROR_STATUSES: Error}
+
+
+def from_validation(errors: list[dict], query) -> ApiError:
+    """A 400 naming the first parameter that ninja (pydantic) refused.
+
+    `errors` are ninja's ValidationError.errors (their `loc` is ("query", "page")
+    or ("path", "slug")); `query` is request.GET, for echoing what was sent.
+    """
+    first = errors[0]
+    name = str(first["loc"][-1]) if len(first["loc"]) > 1 else None
+    sent = str(query.get(name, ""))[:20] if name else ""
+    context = first.get("ctx") or {}
+    kind = first.get("type", "")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        message = f"{name} 应是正整数，这里是“{sent}”。"
+    elif kind == "greater_than_equal":
+        message = f"{name} 不能小于 {context.get('ge')}，这里是 {sent}。"
+    elif kind == "less_than_equal":
+        message = f"{name} 不能大于 {context.get('le')}，这里是 {sent}。"
+    elif kind == "missing":
+        message = f"缺少参数 {name}。"
+    else:
+        message = f"参数 {name} 的值无效。" if name else "请求无效。"
+    return ApiError(400, message, name)
