@@ -727,13 +727,8 @@ def count_agencies(url: str) -> list:
         return db.execute("SELECT uscc, name FROM agencies_agency").fetchall()
 
 
-@pytest.mark.slow
-def test_a_killed_import_leaves_no_trace(tmp_path, scratch_database):
-    url, env = scratch_database
-    manage = [sys.executable, "manage.py", "import_agencies"]
-    subprocess.run([*manage, DATA / "agencies.jsonl"], cwd=ROOT, env=env, check=True, timeout=60)
-    before = count_agencies(url)
-    big = write_jsonl(
+def _big_file(tmp_path):
+    return write_jsonl(
         tmp_path / "big.jsonl",
         *(
             {
@@ -746,18 +741,51 @@ def test_a_killed_import_leaves_no_trace(tmp_path, scratch_database):
             for n in range(25_000)
         ),
     )
+
+
+def _start_and_wait_for_batches(manage, big, env, err_path, err):
+    process = subprocess.Popen(
+        [*manage, "-v2", big], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err
+    )
+    deadline = time.monotonic() + 60
+    # Wait until batches have been written inside the transaction.
+    while "已处理 2000 条" not in err_path.read_text(encoding="utf-8"):
+        assert process.poll() is None, err_path.read_text(encoding="utf-8")
+        assert time.monotonic() < deadline, "the import never got going"
+        time.sleep(0.05)
+    return process
+
+
+@pytest.mark.slow
+def test_an_import_killed_outright_leaves_no_trace(tmp_path, scratch_database):
+    """SIGKILL: no handler runs, no rollback is sent; the database must undo it itself."""
+    url, env = scratch_database
+    manage = [sys.executable, "manage.py", "import_agencies"]
+    subprocess.run([*manage, DATA / "agencies.jsonl"], cwd=ROOT, env=env, check=True, timeout=60)
+    before = count_agencies(url)
+    big = _big_file(tmp_path)
     err_path = tmp_path / "stderr.txt"
     with open(err_path, "w") as err:
-        process = subprocess.Popen(
-            [*manage, "-v2", big], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err
-        )
+        process = _start_and_wait_for_batches(manage, big, env, err_path, err)
+        process.kill()
+        assert process.wait(timeout=60) == -signal.SIGKILL
+    assert count_agencies(url) == before
+    # And the database takes the next import as if nothing had happened.
+    subprocess.run([*manage, big], cwd=ROOT, env=env, check=True, timeout=300)
+    assert len(count_agencies(url)) == len(before) + 25_000
+
+
+@pytest.mark.slow
+def test_a_killed_import_leaves_no_trace(tmp_path, scratch_database):
+    url, env = scratch_database
+    manage = [sys.executable, "manage.py", "import_agencies"]
+    subprocess.run([*manage, DATA / "agencies.jsonl"], cwd=ROOT, env=env, check=True, timeout=60)
+    before = count_agencies(url)
+    big = _big_file(tmp_path)
+    err_path = tmp_path / "stderr.txt"
+    with open(err_path, "w") as err:
+        process = _start_and_wait_for_batches(manage, big, env, err_path, err)
         try:
-            deadline = time.monotonic() + 60
-            # Wait until batches have been written inside the transaction.
-            while "已处理 2000 条" not in err_path.read_text(encoding="utf-8"):
-                assert process.poll() is None, err_path.read_text(encoding="utf-8")
-                assert time.monotonic() < deadline, "the import never got going"
-                time.sleep(0.05)
             process.send_signal(signal.SIGTERM)
             returncode = process.wait(timeout=60)
         finally:

@@ -147,3 +147,25 @@ def test_replicas_need_postgresql():
     )
     assert result.returncode != 0 and "started" not in result.stdout
     assert "DATABASE_REPLICA_URLS needs PostgreSQL" in result.stderr
+
+
+def test_deploy_checks_are_clean_with_the_production_variables(tmp_path):
+    production = {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "pr0duction-only-Key-with-enough-entropy-0123456789-abcdefXYZ",
+        "DJANGO_ALLOWED_HOSTS": "cuishou-chaxun.cn",
+        "PORTAL_CONTACT_EMAIL": "jiucuo@cuishou-chaxun.cn",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    }
+    code = SETUP + (
+        "from django.core.management import call_command;"
+        "call_command('migrate', verbosity=0);"
+        "call_command('check', deploy=True, fail_level='WARNING');"
+        "print('clean')"
+    )
+    result = run_python(code, **production)
+    assert result.returncode == 0, result.stderr
+    assert "clean" in result.stdout
+    # Plain HTTP for 127.0.0.1 is a choice the checks point out.
+    result = run_python(code, **production, DJANGO_SECURE_SSL_REDIRECT="false")
+    assert result.returncode != 0 and "security.W008" in result.stderr
