@@ -11,6 +11,7 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from jsonschema import Draft202012Validator
 from referencing import Registry
@@ -173,6 +174,24 @@ def api_check(api_spec):
         return body
 
     return check
+
+
+@pytest.fixture
+def dead_cache():
+    """`with dead_cache:` — the cache is a Redis on a port where nothing listens.
+
+    (A context manager rather than the `settings` fixture, so the cache is
+    restored before the autouse fixture below clears it.)
+    """
+    return override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": "redis://127.0.0.1:9/0",
+                "OPTIONS": {"socket_connect_timeout": 0.2},
+            }
+        }
+    )
 
 
 @pytest.fixture(autouse=True)

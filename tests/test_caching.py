@@ -2,7 +2,6 @@
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 
 from portal.models import current_version
 from tests.factories import make_agency, make_uscc
@@ -74,17 +73,10 @@ def test_the_page_cache_serves_repeat_views_and_never_a_stale_page(
     assert "长沙示例改名资产管理有限公司" in fresh
 
 
-def test_a_dead_cache_means_rendering_not_failing(client, settings):
+def test_a_dead_cache_means_rendering_not_failing(client, settings, dead_cache):
     settings.PORTAL_PAGE_CACHE = True
     make_agency("长沙示例资产管理有限公司")
-    dead_redis = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2},
-        }
-    }
-    with override_settings(CACHES=dead_redis):
+    with dead_cache:
         for _ in range(2):
             response = client.get("/provinces/hunan/")
             assert response.status_code == 200

@@ -727,6 +727,14 @@ def count_agencies(url: str) -> list:
         return db.execute("SELECT uscc, name FROM agencies_agency").fetchall()
 
 
+def scratch_database_with_data(scratch_database):
+    """(url, env, the import command, the agencies before) after a small first import."""
+    url, env = scratch_database
+    manage = [sys.executable, "manage.py", "import_agencies"]
+    subprocess.run([*manage, DATA / "agencies.jsonl"], cwd=ROOT, env=env, check=True, timeout=60)
+    return url, env, manage, count_agencies(url)
+
+
 def _big_file(tmp_path):
     return write_jsonl(
         tmp_path / "big.jsonl",
@@ -759,10 +767,7 @@ def _start_and_wait_for_batches(manage, big, env, err_path, err):
 @pytest.mark.slow
 def test_an_import_killed_outright_leaves_no_trace(tmp_path, scratch_database):
     """SIGKILL: no handler runs, no rollback is sent; the database must undo it itself."""
-    url, env = scratch_database
-    manage = [sys.executable, "manage.py", "import_agencies"]
-    subprocess.run([*manage, DATA / "agencies.jsonl"], cwd=ROOT, env=env, check=True, timeout=60)
-    before = count_agencies(url)
+    url, env, manage, before = scratch_database_with_data(scratch_database)
     big = _big_file(tmp_path)
     err_path = tmp_path / "stderr.txt"
     with open(err_path, "w") as err:
@@ -777,10 +782,7 @@ def test_an_import_killed_outright_leaves_no_trace(tmp_path, scratch_database):
 
 @pytest.mark.slow
 def test_a_killed_import_leaves_no_trace(tmp_path, scratch_database):
-    url, env = scratch_database
-    manage = [sys.executable, "manage.py", "import_agencies"]
-    subprocess.run([*manage, DATA / "agencies.jsonl"], cwd=ROOT, env=env, check=True, timeout=60)
-    before = count_agencies(url)
+    url, env, manage, before = scratch_database_with_data(scratch_database)
     big = _big_file(tmp_path)
     err_path = tmp_path / "stderr.txt"
     with open(err_path, "w") as err:

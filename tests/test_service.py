@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.test import override_settings
 
 from portal import health
 from portal.privacy import AccessLogger, RedactingFilter, redact_path
@@ -65,16 +64,8 @@ def test_readyz_reports_each_dependency(client):
     }
 
 
-def test_readyz_names_a_dead_cache(client):
-    # A port where nothing listens: the cache is configured but unreachable.
-    dead_redis = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",
-            "OPTIONS": {"socket_connect_timeout": 0.5},
-        }
-    }
-    with override_settings(CACHES=dead_redis):
+def test_readyz_names_a_dead_cache(client, dead_cache):
+    with dead_cache:
         response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
