@@ -735,6 +735,18 @@ def scratch_database_with_data(scratch_database):
     return url, env, manage, count_agencies(url)
 
 
+def _processes_reading(path) -> list[int]:
+    """Processes whose command line names `path` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(path).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+    return found
+
+
 def _big_file(tmp_path):
     return write_jsonl(
         tmp_path / "big.jsonl",
@@ -775,6 +787,11 @@ def test_an_import_killed_outright_leaves_no_trace(tmp_path, scratch_database):
         process.kill()
         assert process.wait(timeout=60) == -signal.SIGKILL
     assert count_agencies(url) == before
+    # The checking child it had forked does not linger, blocked on a pipe.
+    deadline = time.monotonic() + 30
+    while _processes_reading(big):
+        assert time.monotonic() < deadline, "the checking child outlived the import"
+        time.sleep(0.2)
     # And the database takes the next import as if nothing had happened.
     subprocess.run([*manage, big], cwd=ROOT, env=env, check=True, timeout=300)
     assert len(count_agencies(url)) == len(before) + 25_000

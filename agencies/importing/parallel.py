@@ -84,7 +84,11 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and _single_threaded()
 
 
-def _child_main(items_factory, batch_size: int, sender) -> None:
+def _child_main(items_factory, batch_size: int, sender, parents_end) -> None:
+    # The fork gave this process the parent's end of the pipe too. Closed, the
+    # pipe has no reader once the parent is gone (even killed outright), and
+    # the next send fails instead of blocking here forever.
+    parents_end.close()
     # Stopping is the parent's business: it ends this process when it stops, so
     # Ctrl-C (sent to the whole process group) must not race it here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -139,7 +143,7 @@ def checked_in_child(items_factory, batch_size: int):
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_child_main, args=(items_factory, batch_size, sender), daemon=True
+        target=_child_main, args=(items_factory, batch_size, sender, receiver), daemon=True
     )
     child.start()
     sender.close()
