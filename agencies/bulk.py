@@ -42,7 +42,7 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence]) ->
             cursor.executemany(f"INSERT INTO {target} VALUES ({placeholders})", rows)
 
 
-def preallocates_ids() -> bool:
+def _preallocates_ids() -> bool:
     """Whether this backend lets a writer take ids before inserting (see Inserter)."""
     return connection.vendor in ("postgresql", "sqlite")
 
@@ -87,7 +87,7 @@ class Inserter:
     def __init__(self, model, fields: Sequence[str] | None = None, *, returns_ids: bool = False):
         meta = model._meta
         self.model = model
-        self.preallocates = returns_ids and preallocates_ids()
+        self.preallocates = returns_ids and _preallocates_ids()
         if fields is None:
             chosen = [f for f in meta.concrete_fields if self.preallocates or not f.primary_key]
         else:

@@ -251,8 +251,8 @@ def check_record(raw: RawRecord) -> CleanRecord:
     """Everything about a record that needs no database; see ProvinceResolver for the rest.
 
     The result carries its problems; with any, it must not be written.
-    Problems are reported in the order the steps run, which is the order of
-    the fields in the format.
+    Problems come in the order of the steps below, so a record always gives
+    the same list.
     """
     origin, line, data = raw.origin, raw.line, raw.data
     problems: list[Problem] = list(raw.problems or ())
