@@ -9,11 +9,11 @@ from the pages, and they are also what /api/v1/openapi.json says.
 from dataclasses import asdict
 from datetime import date, datetime
 
-from ninja import Field, Path, Query, Router, Schema
-from pydantic import BaseModel, ConfigDict
+from ninja import Path, Query, Router
+from pydantic import AliasPath, BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from portal.api_errors import ApiError, responses
-from portal.links import absolute_url, reverse_one
+from portal.links import SiteUrl, reverse_one
 from portal.paging import Page, PageParams, paginate
 
 from . import phones
@@ -31,9 +31,10 @@ USCC_PATTERN = r"^[0-9A-Z]{18}$"
 
 
 # --- Schemas -------------------------------------------------------------------------------------
-# Rows whose fields need the request or a lookup (resolve_*) are ninja Schemas;
-# the rest are plain pydantic models read from attributes. Ninja's Schema wraps
-# every object it reads in a Python getter (for resolvers), which made lists
+# Plain pydantic models read straight from the model instances (from_attributes):
+# other names through validation_alias, related managers through a "before"
+# validator, links as computed fields. Not ninja's Schema with resolve_*
+# methods: it wraps every object in a Python getter, which made lists
 # measurably slower than the hand-written API (docs/benchmarks.md). Notes on a
 # schema are comments: a docstring would become its description in the document.
 
@@ -45,74 +46,72 @@ class ProvinceRef(BaseModel):
     name: str
 
 
-class AgencySummary(Schema):
+class AgencySummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     uscc: str = Field(pattern=USCC_PATTERN)
     name: str
     province: ProvinceRef
     city: str
     status: Status
     is_live: bool = Field(description="存续或在业")
-    url: str = Field(description="机构网页", json_schema_extra={"format": "uri"})
-    api_url: str = Field(description="本接口中的完整记录", json_schema_extra={"format": "uri"})
     is_sample: bool = Field(description="虚构的演示记录，不是真实机构。")
 
     # reverse_one(): Agency.get_absolute_url() without reverse()'s cost per row.
-    @staticmethod
-    def resolve_url(agency, context) -> str:
-        path = reverse_one("agencies:agency-detail", "uscc", agency.uscc)
-        return absolute_url(context["request"], path)
+    @computed_field(description="机构网页", json_schema_extra={"format": "uri"})
+    @property
+    def url(self) -> SiteUrl:
+        return reverse_one("agencies:agency-detail", "uscc", self.uscc)
 
-    @staticmethod
-    def resolve_api_url(agency, context) -> str:
-        return absolute_url(context["request"], reverse_one("api:agency", "uscc", agency.uscc))
+    @computed_field(description="本接口中的完整记录", json_schema_extra={"format": "uri"})
+    @property
+    def api_url(self) -> SiteUrl:
+        return reverse_one("api:agency", "uscc", self.uscc)
 
 
-class PhoneLink(Schema):
+class PhoneLink(BaseModel):
     # The evidence that an agency uses a number: read from an AgencyPhone.
+    model_config = ConfigDict(from_attributes=True)
 
-    number: str = Field(description="号码键（规范写法）")
+    number: str = Field(
+        validation_alias=AliasPath("phone", "key"), description="号码键（规范写法）"
+    )
     number_as_reported: str = Field(description="来源中的原始写法")
-    kind: PhoneKind
+    kind: PhoneKind = Field(validation_alias=AliasPath("phone", "kind"))
     label: str
     source: str
     source_url: str
     reported_on: date | None
-    url: str = Field(description="号码页", json_schema_extra={"format": "uri"})
 
-    @staticmethod
-    def resolve_number(link) -> str:
-        return link.phone.key
-
-    @staticmethod
-    def resolve_kind(link) -> str:
-        return link.phone.kind
-
-    @staticmethod
-    def resolve_url(link, context) -> str:
-        path = reverse_one("agencies:phone-detail", "key", link.phone.key)
-        return absolute_url(context["request"], path)
+    @computed_field(description="号码页", json_schema_extra={"format": "uri"})
+    @property
+    def url(self) -> SiteUrl:
+        return reverse_one("agencies:phone-detail", "key", self.number)
 
 
 class ClientOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
     name: str
     since: date | None
     until: date | None
     source_url: str
 
 
-class Action(Schema):
+class Action(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: ActionKind
-    kind_label: str
     authority: str
     decided_on: date | None
     document_number: str
     summary: str
     source_url: str
 
-    @staticmethod
-    def resolve_kind_label(action) -> str:
-        return str(action.get_kind_display())
+    @computed_field
+    @property
+    def kind_label(self) -> str:
+        return str(self.kind.label)
 
 
 class AgencyDetail(AgencySummary):
@@ -124,9 +123,10 @@ class AgencyDetail(AgencySummary):
     registration_authority: str
     address: str
     business_scope: str
-    former_names: list[str]
-    aliases: list[str]
-    phones: list[PhoneLink]
+    # Both from agency.names (prefetched, one query), split by kind.
+    former_names: list[str] = Field(validation_alias="names")
+    aliases: list[str] = Field(validation_alias="names")
+    phones: list[PhoneLink] = Field(validation_alias="phone_links")
     clients: list[ClientOut]
     actions: list[Action]
     source: str
@@ -134,22 +134,25 @@ class AgencyDetail(AgencySummary):
     retrieved_on: date | None
     updated_at: datetime
 
-    @staticmethod
-    def resolve_registered_capital_wan(agency) -> str | None:
-        wan = agency.registered_capital_wan
+    @field_validator("registered_capital_wan", mode="before")
+    @classmethod
+    def _decimal_string(cls, wan):
         return None if wan is None else str(wan)
 
-    @staticmethod
-    def resolve_former_names(agency) -> list[str]:
-        return [n.name for n in agency.names.all() if n.kind == NameKind.FORMER]
+    @field_validator("former_names", mode="before")
+    @classmethod
+    def _former(cls, names):
+        return [n.name for n in names.all() if n.kind == NameKind.FORMER]
 
-    @staticmethod
-    def resolve_aliases(agency) -> list[str]:
-        return [n.name for n in agency.names.all() if n.kind == NameKind.ALIAS]
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _aliases(cls, names):
+        return [n.name for n in names.all() if n.kind == NameKind.ALIAS]
 
-    @staticmethod
-    def resolve_phones(agency) -> list:
-        return agency.phone_links.all()
+    @field_validator("phones", "clients", "actions", mode="before")
+    @classmethod
+    def _rows(cls, related):
+        return related.all()  # prefetched by Agency.objects.for_detail()
 
 
 class PhoneInfo(BaseModel):
@@ -166,6 +169,7 @@ class PhoneInfo(BaseModel):
 
 
 class LinkedAgency(AgencySummary):
+    # An agency under a number, with the evidence (set on it by phone_detail()).
     link: PhoneLink
 
 

@@ -8,11 +8,11 @@ import re
 from datetime import date
 
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Query, Router, Schema
-from pydantic import BaseModel, ConfigDict
+from ninja import Path, Query, Router
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from portal.api_errors import ApiError, responses
-from portal.links import absolute_url, reverse_one
+from portal.links import SiteUrl, reverse_one
 from portal.paging import Page, PageParams, paginate
 
 from .models import Article, Category, Tag
@@ -24,10 +24,7 @@ SLUG = re.compile(r"^[-a-z0-9]{1,100}$")
 
 
 # --- Schemas -------------------------------------------------------------------------------------
-
-
-# Rows that need resolve_* are ninja Schemas; the rest plain pydantic models,
-# read from attributes without ninja's per-object getter (see agencies/api.py).
+# Plain pydantic models read from the Article instances, as in agencies/api.py.
 
 
 class Named(BaseModel):
@@ -38,29 +35,27 @@ class Named(BaseModel):
     name: str
 
 
-class ArticleSummary(Schema):
+class ArticleSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     slug: str
     title: str
     summary: str
     category: Named
     tags: list[Named]
-    published: date
-    updated: date
-    url: str = Field(description="文章网页的地址", json_schema_extra={"format": "uri"})
+    published: date = Field(validation_alias="published_on")
+    updated: date = Field(validation_alias="updated_on")
 
-    @staticmethod
-    def resolve_published(article) -> date:
-        return article.published_on
+    # reverse_one(): Article.get_absolute_url() without reverse()'s cost per row.
+    @computed_field(description="文章网页的地址", json_schema_extra={"format": "uri"})
+    @property
+    def url(self) -> SiteUrl:
+        return reverse_one("articles:detail", "slug", self.slug)
 
-    @staticmethod
-    def resolve_updated(article) -> date:
-        return article.updated_on
-
-    @staticmethod
-    def resolve_url(article, context) -> str:
-        # Article.get_absolute_url() without reverse()'s cost per row.
-        path = reverse_one("articles:detail", "slug", article.slug)
-        return absolute_url(context["request"], path)
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _rows(cls, tags):
+        return tags.all()  # prefetched by for_listing() and for_detail()
 
 
 class TocEntry(BaseModel):
@@ -89,9 +84,10 @@ class ArticleDetail(ArticleSummary):
     body_html: str = Field(description="已清理的 HTML 正文（实时数字已填入），可直接嵌入网页")
     sources: list[Source]
 
-    @staticmethod
-    def resolve_body_html(article) -> str:
-        return fill_live_stats(article.body_html)
+    @field_validator("body_html")
+    @classmethod
+    def _live(cls, html: str) -> str:
+        return fill_live_stats(html)
 
 
 class ArticlePage(Page[ArticleSummary]):

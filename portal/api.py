@@ -35,10 +35,11 @@ from .api_errors import ApiError, from_validation, responses
 from .views import RETRY_AFTER_SECONDS
 
 ALLOW = "GET, HEAD, OPTIONS"
-CORS = {
-    "Access-Control-Allow-Origin": "*",
+# Answers to a CORS preflight (OPTIONS); other answers only need Allow-Origin.
+PREFLIGHT = {
+    "Allow": ALLOW,
     "Access-Control-Allow-Methods": ALLOW,
-    # A preflight may be cached for a day: the rules above never change per request.
+    # May be cached for a day: the rules above never change per request.
     "Access-Control-Max-Age": "86400",
 }
 # Messages for statuses raised by ninja itself (HttpError); 429 comes from its
@@ -83,16 +84,14 @@ class PortalApi(NinjaAPI):
         @wraps(view)
         def read_only_view(request, *args, **kwargs):
             if request.method == "OPTIONS":
-                response = HttpResponse(status=204)
-                response["Allow"] = ALLOW
+                response = HttpResponse(status=204, headers=PREFLIGHT)
             elif request.method not in ("GET", "HEAD"):
                 message = f"只支持 GET 请求（以及 HEAD、OPTIONS），不支持 {request.method[:20]}。"
                 response = self.error_response(request, ApiError(405, message))
                 response["Allow"] = ALLOW
             else:
                 response = self.answer(view, request, *args, **kwargs)
-            for header, value in CORS.items():
-                response[header] = value
+            response["Access-Control-Allow-Origin"] = "*"
             return response
 
         # Nothing under /api/v1/ changes anything, and a POST must get its JSON

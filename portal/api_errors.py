@@ -14,7 +14,7 @@ readiness check (503) raise ApiError like everything else, and every
 operation already documents the envelope for them (ERROR_STATUSES).
 """
 
-from ninja import Field, Schema
+from pydantic import BaseModel, Field
 
 # Every status an API answer can have besides 200, listed in each operation's
 # OpenAPI responses so that clients (and Schemathesis) know the error body.
@@ -36,13 +36,13 @@ class ApiError(Exception):
         }
 
 
-class ErrorDetail(Schema):
+class ErrorDetail(BaseModel):
     status: int = Field(description="HTTP 状态码，与响应的状态码相同")
     message: str = Field(description="中文说明")
     parameter: str | None = Field(description="出错的参数名；与参数无关时为 null")
 
 
-class Error(Schema):
+class Error(BaseModel):
     # The body of every error answer. (No docstring: it would become the
     # schema's description in the published document.)
 

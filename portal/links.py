@@ -9,11 +9,13 @@ a SCRIPT_NAME prefix would need this cache per prefix.)
 """
 
 from functools import cache
+from typing import Annotated
 from urllib.parse import quote
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
+from pydantic import PlainSerializer, SerializationInfo
 
 # Stands in for the argument while a pattern is reversed once.
 _MARK = "__value__"
@@ -38,3 +40,13 @@ def reverse_one(viewname: str, kwarg: str, value: str) -> str:
     argument, quoted as reverse() quotes it."""
     before, after = _around(viewname, kwarg)
     return before + quote(str(value), safe=RFC3986_SUBDELIMS + "/~:@") + after
+
+
+def _on_the_site(path: str, info: SerializationInfo) -> str:
+    return absolute_url(info.context["request"], path)
+
+
+# For API schemas: a path on this site (say from reverse_one()), written out as
+# an absolute URL (on PORTAL_BASE_URL or the request's host). Ninja passes the
+# request in the serialization context.
+SiteUrl = Annotated[str, PlainSerializer(_on_the_site, return_type=str)]

@@ -13,8 +13,7 @@ from typing import Annotated
 from django.core.paginator import Page as DjangoPage
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
-from ninja import Field
-from pydantic import BaseModel, BeforeValidator
+from pydantic import BaseModel, BeforeValidator, Field
 
 from .api_errors import ApiError
 from .links import absolute_url

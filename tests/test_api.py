@@ -4,6 +4,8 @@ bounded Schemathesis run over every operation."""
 
 import copy
 import json
+from datetime import date
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -24,9 +26,12 @@ from schemathesis.specs.openapi.checks import (
 
 from agencies import api as agencies_api
 from agencies import uscc
+from agencies.enums import ActionKind
+from agencies.models import Agency, RegulatoryAction
 from portal.api import openapi_document
 from portal.api_errors import ERROR_STATUSES, ApiError
 from portal.paging import MAX_PAGE
+from tests.factories import add_client
 
 OPERATIONS = [
     "/api/v1/search",
@@ -226,6 +231,33 @@ def test_agency_detail(client, directory, api_check):
     assert body["phones"][0]["url"].startswith("http://testserver/phone/")
 
 
+def test_agency_detail_with_every_part(client, directory, api_check):
+    agency = directory["huarong"]
+    Agency.objects.filter(pk=agency.pk).update(registered_capital_wan=Decimal("1000.5"))
+    add_client(agency, "某某银行", since=date(2020, 1, 1), source_url="https://example.org/c")
+    RegulatoryAction.objects.create(
+        agency=agency,
+        kind=ActionKind.PENALTY,
+        authority="北京市市场监督管理局",
+        decided_on=date(2023, 5, 6),
+        document_number="京市监罚〔2023〕1号",
+        summary="违规催收",
+    )
+    body = api_check(client.get(f"/api/v1/agencies/{agency.uscc}"), "/api/v1/agencies/{uscc}")
+    assert body["registered_capital_wan"] == "1000.5000"
+    assert body["clients"] == [
+        {
+            "name": "某某银行",
+            "since": "2020-01-01",
+            "until": None,
+            "source_url": "https://example.org/c",
+        }
+    ]
+    assert body["actions"][0]["kind"] == "penalty"
+    assert body["actions"][0]["kind_label"] == "行政处罚"
+    assert body["actions"][0]["decided_on"] == "2023-05-06"
+
+
 def test_phone_detail(client, directory, api_check):
     response = client.get("/api/v1/phones/400-800-1234")
     body = api_check(response, "/api/v1/phones/{key}")
@@ -385,6 +417,7 @@ def test_options_says_what_is_allowed(client, db, url):
     assert response["Allow"] == ALLOW
     assert response["Access-Control-Allow-Origin"] == "*"
     assert response["Access-Control-Allow-Methods"] == ALLOW
+    assert response["Access-Control-Max-Age"] == "86400"
     assert not response.cookies
 
 
