@@ -213,7 +213,9 @@ class NameFilters(BaseModel):
     province: str = Field(
         "", description="省份：代码（43）、名称（湖南省、湖南）、简称（湘）或拼音（hunan）"
     )
-    status: list[str] = Field([], description="登记状态，可重复或用逗号分隔（存续,在业）")
+    status: list[str] = Field(
+        default_factory=list, description="登记状态，可重复或用逗号分隔（存续,在业）"
+    )
 
 
 def _check(filterset) -> None:
