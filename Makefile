@@ -101,7 +101,7 @@ bench: install
 # (apt-get install wrk); see docs/benchmarks.md.
 bench-http: install
 	@command -v wrk >/dev/null || { echo "bench-http needs wrk: apt-get install wrk" >&2; exit 1; }
-	$(PY) bench/http.py $(BENCH_ARGS)
+	$(PY) bench/http_load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

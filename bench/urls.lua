@@ -1,4 +1,4 @@
--- wrk script for bench/http.py: every request takes the next path from a list
+-- wrk script for bench/http_load.py: every request takes the next path from a list
 -- (a file with one path per line), so a run visits many different agencies,
 -- numbers and queries instead of hammering one URL.
 --
@@ -6,7 +6,7 @@
 --
 -- Arguments after "--": the path list and the number of threads. Each thread
 -- starts at its own offset in the list. done() prints one line starting with
--- "BENCH_JSON " that bench/http.py reads (latencies in microseconds).
+-- "BENCH_JSON " that bench/http_load.py reads (latencies in microseconds).
 
 local thread_count = 0
 

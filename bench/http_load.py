@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """HTTP load benchmark: gunicorn as deployed, driven by wrk, each page against /healthz.
 
-    python bench/http.py --agencies 20000 --db sqlite
+    python bench/http_load.py --agencies 20000 --db sqlite
     make bench-http BENCH_ARGS="--agencies 1000000 --db postgres"
 
 The directory comes from bench/run.py's generator and goes through the real
