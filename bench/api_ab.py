@@ -78,6 +78,9 @@ def main(argv=None) -> None:
         DATABASE_URL=f"sqlite:///{DB}",
         DJANGO_SETTINGS_MODULE="portal.settings",
         DJANGO_DEBUG="0",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        PORTAL_RATE_LIMITS="0",
+        PORTAL_PAGE_CACHE="0",
         DJANGO_SECRET_KEY="bench-only-not-secret",
         DJANGO_LOG_LEVEL="ERROR",
     )

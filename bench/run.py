@@ -40,6 +40,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+# Production settings, less what would distort the measurement: plain HTTP on
+# 127.0.0.1 (no redirect to https), no rate limits (one client makes every
+# request), no page cache (every request rendered).
+BENCH_SERVER_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "PORTAL_RATE_LIMITS": "0",
+    "PORTAL_PAGE_CACHE": "0",
+}
 PG_SERVER = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0]
 
 # (city, province code, area code, pinyin)
@@ -333,7 +342,7 @@ def summarize(timings: list[float]) -> dict:
 def over_http(inputs: dict[str, list[str]], requests: int, port: int) -> dict:
     env = {
         **os.environ,
-        "DJANGO_DEBUG": "0",
+        **BENCH_SERVER_ENV,
         "DJANGO_SECRET_KEY": "bench-only-not-secret",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
     }
@@ -441,7 +450,7 @@ def main(argv=None) -> None:
 
     if args.api:
         # As in production: debug on would log every query and slow the API figures.
-        os.environ["DJANGO_DEBUG"] = "0"
+        os.environ.update(BENCH_SERVER_ENV)
         os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
     setup_django(args.db, args.reuse)
     result = {"db": args.db, "agencies": args.agencies, "cpus": os.cpu_count()}
