@@ -255,6 +255,8 @@ def _exact_answer(query) -> tuple[list, dict]:
 
 
 # --- Endpoints -----------------------------------------------------------------------------------
+# Each returns an instance of its response schema: ninja then serialises it
+# as it is, instead of validating the answer again through a wrapper model.
 
 
 @router.get(
@@ -280,9 +282,10 @@ def search(
     query = classify(q)
     body = {"query": query.text, "kind": query.kind}
     if query.kind == InputKind.NAME:
-        return {**body, **_name_page(request, query.folded, paging)}
+        return SearchResults.model_validate({**body, **_name_page(request, query.folded, paging)})
     rows, about = _exact_answer(query)
-    return {**body, **paginate(request, paging, paging.page_of(rows)), **about}
+    page = paginate(request, paging, paging.page_of(rows))
+    return SearchResults.model_validate({**body, **page, **about})
 
 
 @router.get(
@@ -301,11 +304,13 @@ def agency_list(
 ):
     folded = classify(q).folded if q else ""
     if folded:
-        return _name_page(request, folded, paging)
+        return AgencyPage.model_validate(_name_page(request, folded, paging))
     filterset = AgencyListFilter(request.GET, queryset=Agency.objects.for_listing())
     _check(filterset)
     # Credit-code order: unique, so stable, and served by its unique index.
-    return paginate(request, paging, paging.page_of(filterset.qs.order_by("uscc")))
+    return AgencyPage.model_validate(
+        paginate(request, paging, paging.page_of(filterset.qs.order_by("uscc")))
+    )
 
 
 @router.get(
@@ -323,7 +328,7 @@ def agency_detail(request, uscc: str = Path(description="统一社会信用代�
     agency = Agency.objects.for_detail().filter(uscc=code).first()
     if agency is None:
         raise ApiError(404, f"本站名录中没有统一社会信用代码为 {code} 的机构。")
-    return agency
+    return AgencyDetail.model_validate(agency)
 
 
 @router.get(
@@ -343,10 +348,12 @@ def phone_detail(request, key: str = Path(description="号码，任意写法；�
         # Each row is the agency plus the evidence for this number (LinkedAgency.link),
         # like a Prefetch(to_attr=…), without a second query.
         link.agency.link = link
-    return {
-        **asdict(number),
-        "kind_label": number.kind_label,
-        "shared": len({link.agency_id for link in links}) > 1,
-        "count": len(links),
-        "agencies": [link.agency for link in links],
-    }
+    return PhoneDetail.model_validate(
+        {
+            **asdict(number),
+            "kind_label": number.kind_label,
+            "shared": len({link.agency_id for link in links}) > 1,
+            "count": len(links),
+            "agencies": [link.agency for link in links],
+        }
+    )

@@ -111,6 +111,7 @@ def _known(model, parameter: str, what: str, slug: str) -> str:
 
 
 # --- Endpoints -----------------------------------------------------------------------------------
+# Each returns an instance of its response schema (see agencies/api.py).
 
 
 @router.get(
@@ -129,7 +130,7 @@ def article_list(request, filters: Query[ArticleFilters], paging: Query[PagePara
     tag = filters.tag.strip()
     if tag:
         articles = articles.tagged(_known(Tag, "tag", _("标签"), tag))
-    return paginate(request, paging, paging.page_of(articles))
+    return ArticlePage.model_validate(paginate(request, paging, paging.page_of(articles)))
 
 
 @router.get(
@@ -145,4 +146,4 @@ def article_detail(request, slug: str = Path(description="文章的地址名，�
         article = Article.objects.published().for_detail().filter(slug=slug).first()
     if article is None:
         raise ApiError(404, _("没有找到这篇文章：%(slug)s") % {"slug": slug[:100]})
-    return article
+    return ArticleDetail.model_validate(article)
