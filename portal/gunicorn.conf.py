@@ -27,7 +27,9 @@ preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 logger_class = "portal.privacy.AccessLogger"
-access_log_format = '%(t)s "%(r)s" %(s)s %(B)s %(M)sms'
+# The path alone (%(U)s), never the request line or query string (%(r)s, %(q)s),
+# which carry what people searched for; AccessLogger redacts it as well.
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 # The proxy in front sets X-Forwarded-*; trust it only from these addresses.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket lives at one path per user, which two servers on

@@ -184,7 +184,8 @@ def test_gunicorn_access_lines_keep_nothing_searched():
 
     atoms = logger.atoms(Response(), Request(), environ, datetime.timedelta(milliseconds=3))
     ours = Path(__file__).resolve().parent.parent / "portal" / "gunicorn.conf.py"
-    ours_format = re.search(r"access_log_format = '(.*)'", ours.read_text()).group(1)
+    ours_format = re.search(r"^access_log_format = '(.*)'", ours.read_text(), re.M).group(1)
+    assert "%(r)s" not in ours_format and "%(q)s" not in ours_format and "%(U)s" in ours_format
     # Ours, and gunicorn's default, which names the client address and headers.
     for access_format in (ours_format, config.access_log_format):
         line = access_format % atoms
