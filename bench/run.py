@@ -394,6 +394,20 @@ def over_http(inputs: dict[str, list[str]], requests: int, port: int) -> dict:
         server.wait(timeout=10)
 
 
+def api_paths(client, inputs: dict) -> dict:
+    """For each API endpoint, a function from a sample number to a path (also bench/api_ab.py)."""
+    slugs = [a["slug"] for a in client.get("/api/v1/articles").json()["results"]]
+    return {
+        "phone": lambda i: "/api/v1/phones/" + urllib.parse.quote(inputs["phone"][i]),
+        "search_phone": lambda i: "/api/v1/search?q=" + urllib.parse.quote(inputs["phone"][i]),
+        "agency": lambda i: "/api/v1/agencies/" + inputs["uscc"][i],
+        "search_name": lambda i: "/api/v1/search?q=" + urllib.parse.quote("长沙"),
+        "agency_list": lambda i: "/api/v1/agencies?province=" + inputs["province_listing"][i],
+        "article_list": lambda i: "/api/v1/articles",
+        "article": lambda i: "/api/v1/articles/" + slugs[i % len(slugs)],
+    }
+
+
 def through_api(inputs: dict[str, list[str]], requests: int) -> dict:
     """Each API endpoint --samples times through the test Client, after one warm-up call.
 
@@ -408,16 +422,7 @@ def through_api(inputs: dict[str, list[str]], requests: int) -> dict:
 
     sync(DEFAULT_DIR)
     client = Client(HTTP_HOST="127.0.0.1")
-    slugs = [a["slug"] for a in client.get("/api/v1/articles").json()["results"]]
-    paths = {
-        "phone": lambda i: "/api/v1/phones/" + urllib.parse.quote(inputs["phone"][i]),
-        "search_phone": lambda i: "/api/v1/search?q=" + urllib.parse.quote(inputs["phone"][i]),
-        "agency": lambda i: "/api/v1/agencies/" + inputs["uscc"][i],
-        "search_name": lambda i: "/api/v1/search?q=" + urllib.parse.quote("长沙"),
-        "agency_list": lambda i: "/api/v1/agencies?province=" + inputs["province_listing"][i],
-        "article_list": lambda i: "/api/v1/articles",
-        "article": lambda i: "/api/v1/articles/" + slugs[i % len(slugs)],
-    }
+    paths = api_paths(client, inputs)
     report = {}
     for kind, path in paths.items():
         client.get(path(0))  # warm caches once
