@@ -8,9 +8,10 @@ Keys (used in the database and in /phone/<key>/ URLs):
 - foreign numbers: E.164, e.g. ``+14155550123``
 
 Parsing, validity, region and carrier come from Google's libphonenumber data
-(the ``phonenumbers`` package); the shapes that library treats as invalid or
-does not know (service numbers, our obviously-fictitious sample numbers) are
-handled here explicitly.
+(the ``phonenumbers`` package; region and carrier through
+agencies.phoneprefixes, which keeps only the Chinese names); the shapes that
+library treats as invalid or does not know (service numbers, our
+obviously-fictitious sample numbers) are handled here explicitly.
 """
 
 import re
@@ -18,9 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import carrier as pn_carrier
-from phonenumbers import geocoder as pn_geocoder
 
+from . import phoneprefixes
 from .enums import PhoneKind
 
 MAX_INPUT = 64
@@ -93,9 +93,8 @@ def _display(key: str, kind: str) -> str:
 
 
 def _describe(number: phonenumbers.PhoneNumber) -> tuple[str, str]:
-    region = pn_geocoder.description_for_number(number, "zh") or ""
-    carrier = pn_carrier.name_for_number(number, "zh") or ""
-    return region, carrier
+    # Not phonenumbers.geocoder/carrier: see agencies.phoneprefixes (memory).
+    return phoneprefixes.region(number), phoneprefixes.carrier(number)
 
 
 def classify(raw: str) -> tuple[str, str] | None:
@@ -160,7 +159,7 @@ def normalize(raw: str) -> Phone | None:
         parsed = phonenumbers.parse(key)
         region, carrier = _describe(parsed)
         if not region:
-            region = pn_geocoder.country_name_for_number(parsed, "zh") or ""
+            region = phoneprefixes.country_name(parsed)
         return Phone(key, PhoneKind.FOREIGN, _display(key, PhoneKind.FOREIGN), region, carrier)
     if kind == PhoneKind.SERVICE:
         return Phone(key, PhoneKind.SERVICE, key)

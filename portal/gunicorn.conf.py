@@ -36,3 +36,10 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 # one machine (a benchmark beside `make run`) would fight over; signals do
 # the same job (HUP reloads, TERM stops gracefully).
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Read the phone-prefix tables before the first request, not during it."""
+    from agencies import phoneprefixes
+
+    phoneprefixes.warm()
