@@ -99,15 +99,9 @@ class AgencyQuerySet(models.QuerySet):
         return self.select_related("province")
 
     def for_detail(self):
-        """Everything the record page and the API detail show, in a fixed number of queries."""
+        """Everything the API detail and the export show, in a fixed number of queries."""
         return self.select_related("province").prefetch_related(
-            Prefetch("names", queryset=AgencyName.objects.order_by("kind", "name")),
-            Prefetch(
-                "phone_links",
-                queryset=AgencyPhone.objects.select_related("phone").order_by("phone__key"),
-            ),
-            Prefetch("clients", queryset=Client.objects.order_by("name")),
-            Prefetch("actions", queryset=RegulatoryAction.objects.order_by("-decided_on", "id")),
+            *(Prefetch(name, queryset=query) for name, query in _record_lists().items())
         )
 
     def sorted_by(self, key: str):
@@ -121,6 +115,16 @@ class AgencyQuerySet(models.QuerySet):
 
     def cities(self):
         return self.exclude(city="").values_list("city", flat=True).order_by("city").distinct()
+
+
+def _record_lists() -> dict:
+    """The lists a record shows, in the order it shows them (related name: queryset)."""
+    return {
+        "names": AgencyName.objects.order_by("kind", "name"),
+        "phone_links": AgencyPhone.objects.select_related("phone").order_by("phone__key"),
+        "clients": Client.objects.order_by("name"),
+        "actions": RegulatoryAction.objects.order_by("-decided_on", "id"),
+    }
 
 
 class Agency(models.Model):
@@ -203,6 +207,13 @@ class Agency(models.Model):
 
     def get_absolute_url(self):
         return reverse_one("agencies:agency-detail", "uscc", self.uscc)
+
+    def record_lists(self) -> dict[str, list]:
+        """names, phone_links, clients and actions of this one agency, as for_detail()
+        orders them: four plain queries, which for a single record cost about half
+        of what prefetch_related's machinery does (the record page, issue 11).
+        """
+        return {name: list(query.filter(agency=self)) for name, query in _record_lists().items()}
 
     @property
     def status_enum(self) -> Status:

@@ -95,7 +95,7 @@ class AgencyDetailView(DetailView):
                 % {"code": raw[:40], "reason": error.message}
             ) from None
         try:
-            return Agency.objects.for_detail().get(uscc=code)
+            return Agency.objects.for_listing().get(uscc=code)
         except Agency.DoesNotExist:
             raise Http404(
                 _(
@@ -108,13 +108,13 @@ class AgencyDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         agency = self.object
-        names = list(agency.names.all())
+        lists = agency.record_lists()
         context.update(
-            former_names=[n for n in names if n.kind == "former"],
-            aliases=[n for n in names if n.kind == "alias"],
-            phone_links=list(agency.phone_links.all()),
-            clients=list(agency.clients.all()),
-            actions=list(agency.actions.all()),
+            former_names=[n for n in lists["names"] if n.kind == "former"],
+            aliases=[n for n in lists["names"] if n.kind == "alias"],
+            phone_links=lists["phone_links"],
+            clients=lists["clients"],
+            actions=lists["actions"],
             status_explanation=Status(agency.status).explanation,
             province_from_code=agency.derived_province_code == agency.province_id,
         )
