@@ -12,11 +12,14 @@ of the visitor. So:
   cache (Redis through REDIS_URL, process memory otherwise) under the same
   key, so a repeat view costs one primary-key read and one cache read. A data
   change bumps the version, so a stale page is never served; the timeout only
-  bounds memory.
+  bounds memory. Answers are kept gzipped, as nearly every client asks for
+  them, so a hit is not compressed again (a client that does not accept gzip
+  gets it decompressed).
 
 The cache is an optimisation: if it does not answer, pages are rendered.
 """
 
+import gzip
 import hashlib
 import logging
 from zoneinfo import ZoneInfo
@@ -27,6 +30,8 @@ from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.cache import parse_etags, patch_vary_headers
+from django.utils.regex_helper import _lazy_re_compile
+from django.utils.text import compress_string
 
 from .models import current_version
 
@@ -41,6 +46,9 @@ _CACHEABLE_TYPES = (
     "application/atom+xml",
     "text/plain",
 )
+_ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")  # as django.middleware.gzip decides
+# Below this GZipMiddleware does not compress either.
+_MIN_COMPRESSED = 200
 
 
 def _skipped(request) -> bool:
@@ -109,11 +117,11 @@ class HttpCachingMiddleware:
         key = "page:" + etag.strip('"')
         stored = _cache_get(key) if settings.PORTAL_PAGE_CACHE else None
         if stored is not None:
-            content, content_type, headers = stored
-            response = HttpResponse(content, content_type=content_type)
+            body, gzipped, content_type, headers = stored
+            response = HttpResponse(content_type=content_type)
             for name, value in headers:
                 response[name] = value
-            return self._headers(response, etag)
+            return self._headers(self._body(request, response, body, gzipped), etag)
         response = self.get_response(request)
         if not _storable(response):
             return response
@@ -123,12 +131,34 @@ class HttpCachingMiddleware:
                 for name, value in response.items()
                 if name.lower() in ("content-language", "access-control-allow-origin", "link")
             ]
-            _cache_set(key, (response.content, response["Content-Type"], kept))
+            body, gzipped = response.content, False
+            if len(body) >= _MIN_COMPRESSED:
+                # GZipMiddleware's BREACH padding is pointless here (no page
+                # holds a secret) and would be the same bytes on every hit.
+                body, gzipped = compress_string(body), True
+            _cache_set(key, (body, gzipped, response["Content-Type"], kept))
+            response = self._body(request, response, body, gzipped)
         return self._headers(response, etag)
 
     @staticmethod
+    def _body(request, response, body: bytes, gzipped: bool):
+        """The body as stored, or decompressed for a client that does not take gzip.
+
+        A gzipped answer is marked as GZipMiddleware marks what it compresses
+        (Content-Encoding, Vary), which then leaves it alone.
+        """
+        if gzipped and _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            response.content = body
+            response["Content-Encoding"] = "gzip"
+        else:
+            response.content = gzip.decompress(body) if gzipped else body
+        return response
+
+    @staticmethod
     def _headers(response, etag: str):
-        response["ETag"] = etag
+        # Weak when compressed, as GZipMiddleware makes the ETags of what it
+        # compresses: the bytes differ from the uncompressed answer's.
+        response["ETag"] = "W/" + etag if response.has_header("Content-Encoding") else etag
         response["Cache-Control"] = f"public, max-age={settings.PORTAL_CACHE_MAX_AGE}"
         patch_vary_headers(response, ["Accept-Encoding"])
         return response

@@ -73,6 +73,27 @@ def test_the_page_cache_serves_repeat_views_and_never_a_stale_page(
     assert "长沙示例改名资产管理有限公司" in fresh
 
 
+def test_cached_pages_are_kept_gzipped_and_served_to_every_client(client, settings):
+    import gzip
+
+    settings.PORTAL_PAGE_CACHE = True
+    make_agency("长沙示例资产管理有限公司")
+    plain = client.get("/provinces/hunan/").content  # rendered, stored compressed
+    for _ in range(2):  # the first and a repeat hit
+        zipped = client.get("/provinces/hunan/", headers={"accept-encoding": "gzip, br"})
+        assert zipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped["Vary"]
+        assert gzip.decompress(zipped.content) == plain
+        assert int(zipped["Content-Length"]) == len(zipped.content)
+        assert zipped["ETag"].startswith("W/")
+        again = client.get("/provinces/hunan/")  # a client that does not take gzip
+        assert again.content == plain and "Content-Encoding" not in again
+    # Either form of the tag is the same answer.
+    etag = zipped["ETag"]
+    assert client.get("/provinces/hunan/", headers={"if-none-match": etag}).status_code == 304
+    response = client.get("/provinces/hunan/", headers={"if-none-match": etag.removeprefix("W/")})
+    assert response.status_code == 304
+
+
 def test_a_dead_cache_means_rendering_not_failing(client, settings, dead_cache):
     settings.PORTAL_PAGE_CACHE = True
     make_agency("长沙示例资产管理有限公司")

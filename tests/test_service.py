@@ -233,6 +233,8 @@ def test_a_database_that_stops_answering_is_a_503_on_pages_and_in_the_api(client
     def refuse(self):
         raise OperationalError("connection refused")
 
+    # The record page reads through for_listing(), the API through for_detail().
+    monkeypatch.setattr(AgencyQuerySet, "for_listing", refuse)
     monkeypatch.setattr(AgencyQuerySet, "for_detail", refuse)
     page = client.get(f"/agencies/{agency.uscc}/")
     assert page.status_code == 503 and page["Retry-After"]
