@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from portal.links import reverse_one
+
 from . import phoneprefixes
 from .enums import PhoneKind
 
@@ -45,6 +47,10 @@ class Phone:
     @property
     def kind_label(self) -> str:
         return str(PhoneKind(self.kind).label)
+
+    @property
+    def url(self) -> str:
+        return reverse_one("agencies:phone-detail", "key", self.key)
 
 
 def clean(raw: str) -> str:
@@ -176,3 +182,39 @@ def _mainland(key: str, kind: str) -> Phone:
     if kind == PhoneKind.TOLL_FREE:
         carrier = ""
     return Phone(key, kind, _display(key, kind), region, carrier)
+
+
+# A run of digits that may be a number inside a sentence: an optional +86/0086,
+# then digits with the separators people write between groups.
+_IN_TEXT = re.compile(r"(?<![\d+])(?:\+|00)?\d(?:[ \-–—.·()（）]{0,2}\d){4,19}(?!\d)")
+# A run of digits followed by one of these is an amount, a date or a count
+# ("逾期95000元", "12345笔"), not a number to call.
+_NOT_A_NUMBER_AFTER = set("元块万千百%％年月日号期天个次笔条")
+FIND_LIMIT = 20
+
+
+def find_in_text(text: str) -> list[Phone]:
+    """Every recognisable number in a pasted message, in order, each once.
+
+    For "请于今日联系0731-8452 1234或139 0731 0000" this gives both numbers.
+    Runs that are not numbers (amounts, dates, order numbers) fail
+    normalize() or are followed by a unit and are dropped; at most FIND_LIMIT
+    numbers are returned.
+    """
+    found: dict[str, Phone] = {}
+    text = unicodedata.normalize("NFKC", text or "")
+    for match in _IN_TEXT.finditer(text):
+        after = text[match.end() : match.end() + 1]
+        before = text[match.start() - 1 : match.start()] if match.start() else ""
+        if after in _NOT_A_NUMBER_AFTER or before in ("¥", "$"):
+            continue
+        number = normalize(match.group())
+        if number is None or (number.kind == PhoneKind.SERVICE and number.key.startswith("12")):
+            # 12xxx are public hotlines (12378, 12345): named in a message as
+            # where to complain, never the sender.
+            continue
+        if number.key not in found:
+            found[number.key] = number
+            if len(found) == FIND_LIMIT:
+                break
+    return list(found.values())

@@ -96,3 +96,16 @@ def with_check_digit(code17: str) -> str:
     """Complete a 17-character prefix with its check character (sample data, tests)."""
     code17 = normalize(code17)
     return code17 + check_character(code17)
+
+
+_IN_TEXT = re.compile(rf"(?<![0-9A-Z])[{ALPHABET}]{{2}}[0-9]{{6}}[{ALPHABET}]{{10}}(?![0-9A-Z])")
+
+
+def find_in_text(text: str) -> list[str]:
+    """Every well-formed credit code in a pasted message (upper-cased), each once.
+
+    Only the shape is required: a code with a wrong check character is still
+    returned, so that the page can say which character looks wrong.
+    """
+    upper = unicodedata.normalize("NFKC", text or "").upper()
+    return list(dict.fromkeys(match.group() for match in _IN_TEXT.finditer(upper)))

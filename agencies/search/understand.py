@@ -5,15 +5,20 @@ or a name, and cleans it for the next step: a phone number goes to the number
 page, a code to its agency, a name to `candidates.matching()` as folded text.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .. import phones
 from .. import uscc as uscc_lib
 from . import textnorm
 
-# Longer input is cut here: names are at most a few dozen characters.
+# Longer input is cut here: names are at most a few dozen characters. The
+# page says so when it happens (`shortened`).
 MAX_INPUT = 200
+# A pasted message is read this far for the numbers and codes in it.
+MAX_PASTE = 1000
+# Characters that make input a sentence rather than a name.
+_SENTENCE_MARKS = set("，。！？；：,!?;【】「」“”\n")
 
 
 class InputKind(StrEnum):
@@ -37,6 +42,13 @@ class Classified:
     folded: str = ""
     # Digits that are not a number we recognise: searched as a name, with a note.
     not_a_number: bool = False
+    # The input was longer than what was searched (MAX_INPUT, or the name
+    # search's textnorm.MAX_QUERY_CHARS).
+    shortened: bool = False
+    # Looks like a pasted message, not a name: the numbers and credit codes in it.
+    message: bool = False
+    found_phones: list = field(default_factory=list)
+    found_codes: list = field(default_factory=list)
 
     @property
     def uscc_expected(self) -> str:
@@ -72,4 +84,24 @@ def classify(raw: str | None) -> Classified:
         if number is not None:
             return Classified(text, InputKind.PHONE, phone=number)
         return Classified(text, InputKind.NAME, folded=textnorm.fold_query(text), not_a_number=True)
-    return Classified(text, InputKind.NAME, folded=textnorm.fold_query(text))
+    return _name_or_message(raw or "", text)
+
+
+def _name_or_message(raw: str, text: str) -> Classified:
+    """A name, or a whole message pasted into the box (what a borrower has in
+    hand): then the numbers and codes in it are found, so the page can lead to
+    them, and the page says the name search used the text as it stands."""
+    query = Classified(text, InputKind.NAME, folded=textnorm.fold_query(text))
+    pasted = textnorm.clean_input(raw, MAX_PASTE)
+    query.shortened = len(raw.strip()) > MAX_INPUT or (
+        len(textnorm.basic_fold(text)) > textnorm.MAX_QUERY_CHARS
+    )
+    query.found_phones = phones.find_in_text(pasted)
+    query.found_codes = uscc_lib.find_in_text(pasted)
+    query.message = bool(
+        query.found_phones
+        or query.found_codes
+        or _SENTENCE_MARKS.intersection(pasted)
+        or len(textnorm.basic_fold(text)) > 40
+    )
+    return query

@@ -14,6 +14,7 @@ from articles.models import Article
 
 from .. import phones
 from ..models import Agency, AgencyPhone
+from . import textnorm
 from .filters import SearchHitFilter
 from .present import search_names
 from .understand import InputKind, classify
@@ -36,7 +37,7 @@ PHONE_ADVICE = [
 
 def search(request):
     query = classify(request.GET.get("q"))
-    context = {"query": query.text, "classified": query}
+    context = {"query": query.text, "classified": query, "name_limit": textnorm.MAX_QUERY_CHARS}
     if query.kind == InputKind.PHONE:
         # The number page lists every agency behind the number (or says there
         # is none) and explains the number itself: always the best answer.
