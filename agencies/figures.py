@@ -30,6 +30,7 @@ from .models import (
     RegulatoryAction,
     SourceTally,
 )
+from .search import textnorm
 
 TOTALS = {
     "phones": Phone,
@@ -176,12 +177,16 @@ class ProvinceFigures:
         return [{"status": s, "n": n} for s, n in sorted(counts.items(), key=lambda i: -i[1])]
 
     def by_city(self, limit: int) -> list[dict]:
+        """The `limit` cities with the most agencies, in pinyin order (长沙 before 郴州
+        before 株洲), the order a reader looks for a name in."""
         counts: dict[str, int] = {}
         for city, _, n in self.rows:
             if city:
                 counts[city] = counts.get(city, 0) + n
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        return [{"city": city, "n": n} for city, n in ranked]
+        by_pinyin = sorted(counts.items(), key=lambda item: (textnorm.sort_key(item[0]), item[0]))
+        largest = sorted(by_pinyin, key=lambda item: -item[1])[:limit]  # stable: ties by pinyin
+        largest.sort(key=by_pinyin.index)
+        return [{"city": city, "n": n} for city, n in largest]
 
 
 def directory_figures() -> dict:

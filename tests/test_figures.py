@@ -65,7 +65,16 @@ def test_an_import_recounts_in_its_transaction(tmp_path):
     assert snapshot() == kept
     hunan = figures.ProvinceFigures.of(Province.objects.get(code="43"))
     assert hunan.total == 4 and hunan.count(city="湘潭市") == 3
-    assert hunan.by_city(30)[0] == {"city": "湘潭市", "n": 3}
+    assert hunan.by_city(30) == [{"city": "长沙市", "n": 1}, {"city": "湘潭市", "n": 3}]
+
+
+def test_city_filters_are_the_largest_cities_in_pinyin_order():
+    for city, n in (("株洲市", 3), ("长沙市", 1), ("郴州市", 2), ("岳阳市", 1)):
+        for i in range(n):
+            make_agency(f"{city}示例{i}有限公司", city=city)
+    hunan = figures.ProvinceFigures.of(Province.objects.get(code="43"))
+    # The three largest (a tie goes to the first in pinyin), shown chang, chen, zhu.
+    assert [row["city"] for row in hunan.by_city(3)] == ["长沙市", "郴州市", "株洲市"]
 
 
 @pytest.mark.parametrize(
