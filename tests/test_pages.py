@@ -158,13 +158,14 @@ def test_agency_page_shows_the_whole_record_with_sources(client, hunan_agency):
         "0731-0000 1234",
         "/phone/073100001234/",
         "年报联系电话",
-        "2025-06-30",
+        # Every date one way: 2025年6月30日, machine-readable in <time>.
+        '<time datetime="2025-06-30">2025年6月30日</time>',
         "示例银行信用卡中心",
         "经营异常名录",
         "示例〔2025〕1号",
         "国家企业信用信息公示系统",
         "www.gsxt.gov.cn",
-        "获取于 2026年11月1日",
+        '获取于 <time datetime="2026-11-01">2026年11月1日</time>',
     ]:
         assert text in html, text
 
