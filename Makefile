@@ -23,12 +23,14 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-postgres test-replica lint format check bench bench-http clean
+.PHONY: help install run dev test test-quick test-postgres test-replica screenshots lint format check bench bench-http clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
 	@echo "make dev            debug-mode development server (no sample data loaded)"
-	@echo "make test           install and run the test suite (SQLite)"
+	@echo "make test           install and run the test suite (SQLite), browser tests included"
+	@echo "make test-quick     the suite without the browser tests"
+	@echo "make screenshots    the browser tests' screenshots, written to docs/screenshots/"
 	@echo "make test-postgres  the suite against PostgreSQL (PG_URL=$(PG_URL))"
 	@echo "make test-replica   the read-replica tests against a streaming replica of it (port $(REPLICA_PORT))"
 	@echo "make lint | format | check | bench"
@@ -67,8 +69,17 @@ dev: install
 	DJANGO_DEBUG=true $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# Browser tests (tests/browser) need Debian's Chromium (apt-get install chromium
+# fonts-noto-cjk); without it they are skipped, with the reason, unless
+# PORTAL_REQUIRE_BROWSER is set, as .ci/run does.
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-quick: install
+	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+screenshots: install
+	PORTAL_SCREENSHOTS=1 PORTAL_REQUIRE_BROWSER=1 $(PY) -m pytest tests/browser/test_screenshots.py $(PYTEST_ARGS)
 
 test-postgres: install
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)

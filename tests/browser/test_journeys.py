@@ -1,0 +1,190 @@
+"""What a visitor does, in a real browser, on a phone (375 px) and a desktop (1280 px)."""
+
+import re
+from urllib.parse import unquote
+
+import opencc
+import pytest
+from playwright.sync_api import expect
+
+from agencies.models import Agency
+from tests.browser.conftest import DESKTOP, PHONE, open_page
+
+FIRST_SCREEN = 700  # px: what a phone shows before any scrolling
+
+
+@pytest.fixture(scope="session")
+def sample(site, django_db_blocker):
+    """Records of the loaded sample directory the journeys start from."""
+    with django_db_blocker.unblock():
+        agency = (
+            Agency.objects.filter(province_id="43", phone_links__phone__kind="mobile")
+            .order_by("uscc")
+            .first()
+        )
+        mobile = agency.phone_links.filter(phone__kind="mobile").first().phone.key
+        named = Agency.objects.filter(province_id="43").order_by("uscc").last()
+    return {"agency": agency, "mobile": mobile, "named": named}
+
+
+def no_horizontal_scrolling(page):
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide"
+
+
+def spaced(mobile: str) -> str:
+    """The number as people type it from a call log: 199 0000 2693."""
+    return f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}"
+
+
+def test_a_pasted_mobile_number_leads_to_its_agency(page, site, sample):
+    agency = sample["agency"]
+    page.goto(site + "/")
+    page.get_by_label("来电号码、公司名称或统一社会信用代码").fill(spaced(sample["mobile"]))
+    page.get_by_role("button", name="查询").click()
+    expect(page).to_have_url(re.compile(rf"/phone/{sample['mobile']}/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(spaced(sample["mobile"]))
+    no_horizontal_scrolling(page)
+    page.get_by_role("link", name=agency.name).first.click()
+    expect(page).to_have_url(re.compile(rf"/agencies/{agency.uscc}/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(agency.name)
+    no_horizontal_scrolling(page)
+
+
+def test_a_name_typed_in_traditional_characters_finds_the_agency(page, site, sample):
+    agency = sample["named"]
+    traditional = opencc.OpenCC("s2t").convert(agency.name.removesuffix("有限公司"))
+    assert traditional != agency.name
+    page.goto(site + "/search/")
+    page.get_by_label("来电号码、公司名称或统一社会信用代码").fill(traditional)
+    page.keyboard.press("Enter")
+    results = page.locator(".results .agency-list")
+    expect(results.get_by_role("link", name=agency.name)).to_be_visible()
+    no_horizontal_scrolling(page)
+    results.get_by_role("link", name=agency.name).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(agency.name)
+
+
+def test_browsing_hunan_by_status_to_the_second_page(page, site):
+    page.goto(site + "/")
+    page.locator(".province-grid").get_by_role("link", name=re.compile("^湖南")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("湖南省")
+    no_horizontal_scrolling(page)
+    filters = page.locator("aside.filters")
+    if page.viewport_name == "375":
+        # On a phone the filters come after the results; a link near the top
+        # leads to them.
+        page.get_by_role("link", name=re.compile("筛选")).first.click()
+        expect(filters.get_by_role("heading", name="筛选")).to_be_in_viewport()
+    filters.get_by_role("checkbox", name=re.compile("存续")).check()
+    filters.get_by_role("button", name="筛选").click()
+    expect(page).to_have_url(re.compile(r"status="))
+    rows = page.locator(".results .agency-row")
+    expect(rows.first).to_be_visible()
+    for status in rows.locator(".status").all_inner_texts():
+        assert status == "存续"
+    page.get_by_role("link", name="下一页").click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    for status in rows.locator(".status").all_inner_texts():
+        assert status == "存续"
+
+
+def test_an_article_from_an_agency_page_and_its_contents(page, site, sample):
+    page.goto(site + sample["agency"].get_absolute_url())
+    page.get_by_role("link", name="怎样核实一个催收机构的身份").first.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    toc = page.get_by_role("navigation", name="目录")
+    first = toc.get_by_role("link").first
+    target = first.get_attribute("href")
+    first.click()
+    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+    heading = page.locator(f"[id='{unquote(target[1:])}']")
+    expect(heading).to_be_in_viewport()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
+def test_the_number_journey_with_the_keyboard_only(browser, site, sample, viewport):
+    context, page = open_page(browser, viewport)
+    try:
+        page.goto(site + "/")
+        # The first Tab reaches the skip link, which jumps to the content.
+        page.keyboard.press("Tab")
+        skip = page.get_by_role("link", name="跳到正文")
+        expect(skip).to_be_focused()
+        expect(skip).to_be_visible()
+        page.keyboard.press("Enter")
+        for _ in range(10):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == "q":
+                break
+        else:
+            pytest.fail("the search box cannot be reached with Tab")
+        page.keyboard.type(sample["mobile"])
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(rf"/phone/{sample['mobile']}/$"))
+        agency = sample["agency"]
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent") == agency.name:
+                break
+        else:
+            pytest.fail("the agency link cannot be reached with Tab")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(rf"/agencies/{agency.uscc}/$"))
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["/search/?q=示例", "/provinces/hunan/"])
+def test_on_a_phone_results_come_first(browser, site, path):
+    context, page = open_page(browser, PHONE)
+    try:
+        page.goto(site + path)
+        first = page.locator(".results .agency-row").first
+        expect(first).to_be_visible()
+        assert first.bounding_box()["y"] < FIRST_SCREEN
+        # And in the document too (screen readers, no CSS): results, then filters.
+        order = page.evaluate(
+            """() => {
+                const results = document.querySelector('.results');
+                const filters = document.querySelector('.filters');
+                return results.compareDocumentPosition(filters)
+                    & Node.DOCUMENT_POSITION_FOLLOWING;
+            }"""
+        )
+        assert order, "filters come before the results in the document"
+        no_horizontal_scrolling(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/search/?q=示例", "/provinces/hunan/"])
+def test_main_controls_are_big_enough_to_touch(browser, site, path):
+    context, page = open_page(browser, PHONE)
+    try:
+        page.goto(site + path)
+        controls = page.locator(
+            ".search-form input, .search-form button, .nav a, .pagination a, .jump a, "
+            ".filters button"
+        )
+        assert controls.count() > 0
+        for index in range(controls.count()):
+            control = controls.nth(index)
+            if not control.is_visible():
+                continue
+            box = control.bounding_box()
+            label = control.inner_text() or control.get_attribute("name")
+            assert box["height"] >= 44, f"{label!r} is {box['height']:.0f}px tall on {path}"
+    finally:
+        context.close()
+
+
+def test_pages_work_without_javascript(browser, site, sample):
+    context, page = open_page(browser, PHONE, javascript=False)
+    try:
+        page.goto(site + "/")
+        page.get_by_label("来电号码、公司名称或统一社会信用代码").fill(sample["mobile"])
+        page.get_by_role("button", name="查询").click()
+        expect(page).to_have_url(re.compile(rf"/phone/{sample['mobile']}/$"))
+    finally:
+        context.close()

@@ -1,0 +1,47 @@
+"""Screenshots of each main page at 375 px and 1280 px, for the README.
+
+Every run takes them (a page that fails to render fails here); they are
+written to docs/screenshots/ only when PORTAL_SCREENSHOTS is set
+(`make screenshots`), so an ordinary test run leaves the tree as it was.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agencies.models import Agency
+from articles.models import Article
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def pages(site, django_db_blocker):
+    with django_db_blocker.unblock():
+        agency = (
+            Agency.objects.filter(province_id="43", phone_links__phone__kind="mobile")
+            .order_by("uscc")
+            .first()
+        )
+        phone = agency.phone_links.filter(phone__kind="mobile").first().phone
+        article = Article.objects.published().get(slug="collector-conduct-rules")
+        return {
+            "home": "/",
+            "search": "/search/?q=长沙示例",
+            "agency": agency.get_absolute_url(),
+            "number": phone.get_absolute_url(),
+            "province": "/provinces/hunan/",
+            "article": article.get_absolute_url(),
+        }
+
+
+@pytest.mark.parametrize("name", ["home", "search", "agency", "number", "province", "article"])
+def test_screenshot(page, site, pages, name, tmp_path):
+    page.goto(site + pages[name])
+    folder = DOCS if os.environ.get("PORTAL_SCREENSHOTS") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{page.viewport_name}.png"
+    # The first screen, as a visitor sees it on arrival.
+    page.screenshot(path=path, full_page=False)
+    assert path.stat().st_size > 5_000
