@@ -15,11 +15,17 @@ def day(value):
 
     The visible form is the active language's DATE_FORMAT (Django's own for
     Chinese is Y年n月j日); the attribute is ISO 8601 for machines. A datetime
-    is shown as its date in the site's time zone. Empty values stay empty, so
-    `|default:` still works after it.
+    is shown as its date in the site's time zone, an ISO string as its date (any
+    other string as it is). Empty values stay empty, so `|default:` still works
+    after it.
     """
     if not value:
         return ""
+    if isinstance(value, str):  # an ISO date from a file (articles' front matter)
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime.datetime):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     shown = formats.date_format(value, "DATE_FORMAT")

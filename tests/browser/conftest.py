@@ -19,6 +19,8 @@ import shutil
 import pytest
 from django.core.management import call_command
 
+from agencies.models import Agency
+
 # Playwright's sync API keeps an asyncio loop in this thread, and Django then
 # refuses ORM calls from it (SynchronousOnlyOperation), although nothing here
 # is asynchronous: the ORM and the browser never run at the same moment.
@@ -105,3 +107,17 @@ def page(request, browser, site):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def sample(site, django_db_blocker):
+    """Records of the loaded sample directory the journeys start from."""
+    with django_db_blocker.unblock():
+        agency = (
+            Agency.objects.filter(province_id="43", phone_links__phone__kind="mobile")
+            .order_by("uscc")
+            .first()
+        )
+        mobile = agency.phone_links.filter(phone__kind="mobile").first().phone.key
+        named = Agency.objects.filter(province_id="43").order_by("uscc").last()
+    return {"agency": agency, "mobile": mobile, "named": named}

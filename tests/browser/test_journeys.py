@@ -7,24 +7,9 @@ import opencc
 import pytest
 from playwright.sync_api import expect
 
-from agencies.models import Agency
 from tests.browser.conftest import DESKTOP, PHONE, open_page
 
 FIRST_SCREEN = 700  # px: what a phone shows before any scrolling
-
-
-@pytest.fixture(scope="session")
-def sample(site, django_db_blocker):
-    """Records of the loaded sample directory the journeys start from."""
-    with django_db_blocker.unblock():
-        agency = (
-            Agency.objects.filter(province_id="43", phone_links__phone__kind="mobile")
-            .order_by("uscc")
-            .first()
-        )
-        mobile = agency.phone_links.filter(phone__kind="mobile").first().phone.key
-        named = Agency.objects.filter(province_id="43").order_by("uscc").last()
-    return {"agency": agency, "mobile": mobile, "named": named}
 
 
 def no_horizontal_scrolling(page):
@@ -188,3 +173,19 @@ def test_pages_work_without_javascript(browser, site, sample):
         expect(page).to_have_url(re.compile(rf"/phone/{sample['mobile']}/$"))
     finally:
         context.close()
+
+
+def test_the_province_tiles_are_a_map_on_a_desktop_and_a_list_for_everyone(page, site):
+    page.goto(site + "/")
+    tiles = page.locator(".tile-map li")
+    assert tiles.count() == 34
+    hunan = page.locator(".tile-map .p43").bounding_box()
+    hubei = page.locator(".tile-map .p42").bounding_box()
+    guangdong = page.locator(".tile-map .p44").bounding_box()
+    if page.viewport_name == "1280":
+        # 湖北 above 湖南 above 广东, in one column: the map's shape.
+        assert hubei["x"] == hunan["x"] == guangdong["x"]
+        assert hubei["y"] < hunan["y"] < guangdong["y"]
+    no_horizontal_scrolling(page)
+    # Each tile says its province and its count in words, as a link.
+    expect(tiles.nth(0).get_by_role("link")).to_have_accessible_name(re.compile(r"^北京\s+\d+ 家$"))
