@@ -15,9 +15,11 @@ other test, so no other test sees it.
 
 import os
 import shutil
+import time
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from agencies.models import Agency
 
@@ -85,6 +87,30 @@ def site(django_db_setup, django_db_blocker):
     finally:
         server._live_server_modified_settings.disable()
         server.stop()
+        with django_db_blocker.unblock():
+            _end_server_sessions()
+
+
+def _end_server_sessions():
+    """Close what the live server's request threads left open on PostgreSQL.
+
+    Those threads are daemons: stopping the server does not wait for one
+    still answering the browser's last request (a favicon, a keep-alive),
+    and its connection would stop pytest-django from dropping the test
+    database ("being accessed by other users").
+    """
+    if connection.vendor != "postgresql":
+        return
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
+        # Termination is asynchronous: wait until the sessions are gone.
+        for _ in range(50):
+            cursor.execute(f"SELECT count(*) {others}")
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.1)
+    connection.close()
 
 
 def open_page(browser, viewport: dict, *, javascript: bool = True):
