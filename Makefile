@@ -23,7 +23,7 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-quick test-postgres test-replica screenshots lint format check bench bench-http clean
+.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
@@ -31,6 +31,7 @@ help:
 	@echo "make test           install and run the test suite (SQLite), browser tests included"
 	@echo "make test-quick     the suite without the browser tests"
 	@echo "make screenshots    the browser tests' screenshots, written to docs/screenshots/"
+	@echo "make messages       update the translation catalogues (locale/); needs gettext"
 	@echo "make test-postgres  the suite against PostgreSQL (PG_URL=$(PG_URL))"
 	@echo "make test-replica   the read-replica tests against a streaming replica of it (port $(REPLICA_PORT))"
 	@echo "make lint | format | check | bench"
@@ -92,6 +93,16 @@ test-replica: install
 	REPLICA_PORT=$(REPLICA_PORT) scripts/pg-replica.sh start && \
 	REPLICA_TEST_URL=$(REPLICA_URL) DATABASE_URL=$(PG_URL) DATABASE_REPLICA_URLS=$(REPLICA_URL) \
 	  $(PY) -m pytest -m replica $(PYTEST_ARGS)
+
+# The UI's strings are written in Simplified Chinese. The Traditional catalogue
+# is generated from them with OpenCC (scripts/traditional_catalog.py; reviewed
+# entries are kept) and compiled; the .po and .mo files are committed, so
+# running the site needs no gettext.
+MESSAGE_IGNORES = --ignore=staticfiles --ignore=tests --ignore=bench --ignore=docs --ignore=scripts
+messages: install
+	$(PY) manage.py makemessages -l zh_Hant --no-obsolete --no-location $(MESSAGE_IGNORES)
+	$(PY) scripts/traditional_catalog.py locale/zh_Hant/LC_MESSAGES/django.po
+	$(PY) manage.py compilemessages -l zh_Hant
 
 lint: install
 	$(VENV)/bin/ruff check .

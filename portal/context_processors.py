@@ -1,10 +1,12 @@
 from django.conf import settings
+from django.utils import translation
 
 from agencies.models import Agency
+from portal import i18n
 
 
 def site(request):
-    """Values every page needs: whether to show the sample-data banner.
+    """Values every page needs: the sample-data banner, the page's language and its alternates.
 
     The check is one indexed EXISTS query, evaluated lazily so pages that
     never render the banner (JSON, admin) do not pay for it.
@@ -13,8 +15,17 @@ def site(request):
     def has_sample_data():
         return Agency.objects.samples().exists()
 
+    def alternates():
+        return i18n.alternates(request)
+
+    language = translation.get_language()
     return {
         "has_sample_data": has_sample_data,
+        "html_lang": i18n.HTML_LANG.get(language, language),
+        "traditional": language == i18n.TRADITIONAL,
+        # This page in every language (hreflang, the switcher); lazy, so JSON
+        # and the admin do not pay for it.
+        "alternates": alternates,
         "contact_email": settings.PORTAL_CONTACT_EMAIL,
         "portal_base_url": settings.PORTAL_BASE_URL,
     }

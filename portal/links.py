@@ -15,6 +15,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.translation import get_language
 from pydantic import PlainSerializer, SerializationInfo
 
 # Stands in for the argument while a pattern is reversed once.
@@ -30,15 +31,17 @@ def absolute_url(request, path: str) -> str:
 
 
 @cache
-def _around(viewname: str, kwarg: str) -> tuple[str, str]:
+def _around(viewname: str, kwarg: str, language: str) -> tuple[str, str]:
+    # `language`: pages have a prefix per language (/zh-hant/…), so the
+    # reversed text differs by the active one.
     before, _, after = reverse(viewname, kwargs={kwarg: _MARK}).partition(_MARK)
     return before, after
 
 
 def reverse_one(viewname: str, kwarg: str, value: str) -> str:
     """reverse(viewname, kwargs={kwarg: value}) for a URL with one `str` or `slug`
-    argument, quoted as reverse() quotes it."""
-    before, after = _around(viewname, kwarg)
+    argument, quoted as reverse() quotes it, in the active language."""
+    before, after = _around(viewname, kwarg, get_language())
     return before + quote(str(value), safe=RFC3986_SUBDELIMS + "/~:@") + after
 
 

@@ -75,6 +75,9 @@ MIDDLEWARE = [
     # Directly after the header middleware so static files skip the rest of the
     # stack but still get every security header.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The URL's language prefix, and nothing else, picks the language; active
+    # before any URL is resolved or page rendered (error pages included).
+    "portal.i18n.UrlLanguageMiddleware",
     # After WhiteNoise, which serves its own pre-compressed files; before
     # everything that writes the body. No page carries a secret, so
     # compressing HTML and JSON gives BREACH nothing to find.
@@ -100,6 +103,8 @@ MIDDLEWARE = [
     # After the rate limits (a cached answer still counts), before the rest:
     # a 304 or a cached page skips all of it.
     "portal.caching.HttpCachingMiddleware",
+    # Inside the page cache, which then keeps /zh-hant/ pages converted.
+    "portal.i18n.TraditionalScriptMiddleware",
     # Last, so it sees the exceptions of views and template rendering.
     "portal.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -190,7 +195,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", "简体中文")]
+# The UI's languages: 简体中文 unprefixed, 繁體中文 under /zh-hant/ (portal.i18n).
+LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from articles.models import Article
+from portal.links import reverse_one
 
 from .. import phones
 from ..models import Agency, AgencyPhone
@@ -83,6 +84,8 @@ def phone_detail(request, key):
         "number": number,
         "links": links,
         "shared": len({link.agency_id for link in links}) > 1,
-        "advice": [(f"/articles/{slug}/", title) for slug, title in PHONE_ADVICE],
+        "advice": [
+            (reverse_one("articles:detail", "slug", slug), title) for slug, title in PHONE_ADVICE
+        ],
     }
     return render(request, "agencies/phone_detail.html", context)

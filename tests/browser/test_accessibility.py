@@ -65,9 +65,15 @@ PAGE_TYPES = [
 ]
 
 
+# URL prefix of each language, and its <html lang>.
+LANGUAGES = {"": "zh-Hans", "/zh-hant": "zh-Hant"}
+
+
+@pytest.mark.parametrize("prefix", list(LANGUAGES), ids=["zh-hans", "zh-hant"])
 @pytest.mark.parametrize("page_type", PAGE_TYPES)
-def test_no_accessibility_violations(page, site, urls, axe, page_type):
-    page.goto(site + urls[page_type])
+def test_no_accessibility_violations(page, site, urls, axe, page_type, prefix):
+    page.goto(site + prefix + urls[page_type])
+    assert page.evaluate("document.documentElement.lang") == LANGUAGES[prefix]
     results = axe.run(page)
     failing = [v for v in results.response["violations"] if v["impact"] in FAILING_IMPACTS]
     report = "\n".join(
@@ -75,7 +81,7 @@ def test_no_accessibility_violations(page, site, urls, axe, page_type):
         + "; ".join(node["target"][0] for node in v["nodes"][:5])
         for v in failing
     )
-    assert not failing, f"{page_type} at {page.viewport_name}px:\n{report}"
+    assert not failing, f"{prefix}{page_type} at {page.viewport_name}px:\n{report}"
 
 
 @pytest.mark.parametrize("page_type", ["home", "agency", "province"])

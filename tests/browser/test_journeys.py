@@ -189,3 +189,16 @@ def test_the_province_tiles_are_a_map_on_a_desktop_and_a_list_for_everyone(page,
     no_horizontal_scrolling(page)
     # Each tile says its province and its count in words, as a link.
     expect(tiles.nth(0).get_by_role("link")).to_have_accessible_name(re.compile(r"^北京\s+\d+ 家$"))
+
+
+def test_the_language_switcher_keeps_the_page(page, site, sample):
+    agency = sample["agency"]
+    traditional = opencc.OpenCC("s2tw").convert(agency.name)
+    page.goto(site + "/zh-hant" + agency.get_absolute_url())
+    expect(page.get_by_role("heading", level=1)).to_contain_text(traditional)
+    languages = page.get_by_role("navigation", name="語言")
+    languages.get_by_role("link", name="简体中文").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(site)}/agencies/{agency.uscc}/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(agency.name)
+    page.get_by_role("navigation", name="语言").get_by_role("link", name="繁體中文").click()
+    expect(page).to_have_url(re.compile(rf"/zh-hant/agencies/{agency.uscc}/$"))

@@ -1,0 +1,118 @@
+"""Languages: the URL alone decides, so every page is the same for every visitor.
+
+简体中文 is the default, unprefixed (`/provinces/hunan/`); 繁體中文 lives under
+`/zh-hant/`. Django's LocaleMiddleware would also read a cookie and the
+browser's Accept-Language and redirect on them, which would make one URL
+answer differently to different visitors (and uncacheable); here a path's
+prefix is the only input. The API, health probes, sitemaps and the admin are
+outside the prefixed URLs and always answer in the default language.
+
+On /zh-hant/ pages the UI comes from the Traditional catalogue
+(locale/zh_Hant, generated from the Simplified strings with OpenCC by
+`make messages`, then reviewed), and what the data says — agency names,
+addresses, article text — is converted from Simplified with OpenCC as the
+page leaves the view (`to_traditional`), except inside elements marked
+`translate="no"` (such as the language names in the switcher). The page
+cache keeps the converted page, keyed like any other by URL and data
+version. Two middlewares: the language is chosen before anything else runs,
+the conversion happens inside the page cache.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import opencc
+from django.conf import settings
+from django.urls import translate_url
+from django.utils import translation
+
+from .links import absolute_url
+
+TRADITIONAL = "zh-hant"
+# <html lang> values (BCP 47 with the script), by Django language code.
+HTML_LANG = {"zh-hans": "zh-Hans", "zh-hant": "zh-Hant", "en": "en"}
+# An element, with its content, that must keep its script: <x ... translate="no">…</x>.
+_KEEP = re.compile(r'<(\w+)\b[^>]*\btranslate="no"[^>]*>.*?</\1>', re.DOTALL)
+
+
+@cache
+def _converter():
+    # The same conversion as the catalogue (scripts/traditional_catalog.py).
+    return opencc.OpenCC("s2tw")
+
+
+def to_traditional(html: str) -> str:
+    """Simplified → Traditional for a whole page, leaving translate="no" elements as they are."""
+    convert = _converter().convert
+    out, start = [], 0
+    for kept in _KEEP.finditer(html):
+        out.append(convert(html[start : kept.start()]))
+        out.append(kept.group())
+        start = kept.end()
+    out.append(convert(html[start:]))
+    return "".join(out)
+
+
+class UrlLanguageMiddleware:
+    """Activates the language of the URL's prefix (or the default), before anything
+    resolves a URL or renders a page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = translation.get_language_from_path(request.path_info) or settings.LANGUAGE_CODE
+        request.LANGUAGE_CODE = language
+        # override(), not activate(): the thread goes back to the default
+        # afterwards, so nothing outside a request (a command, a test, the
+        # next request's early middleware) inherits this one's language.
+        with translation.override(language):
+            response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
+
+
+class TraditionalScriptMiddleware:
+    """Converts a /zh-hant/ HTML page's data to Traditional characters.
+
+    Inside the HTTP cache (portal.caching), so the cache keeps the converted
+    page and a hit costs no conversion.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            getattr(request, "LANGUAGE_CODE", "") == TRADITIONAL
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            and not response.has_header("Content-Encoding")
+        ):
+            response.content = to_traditional(response.content.decode()).encode()
+        return response
+
+
+@dataclass(frozen=True)
+class Alternate:
+    code: str
+    name: str
+    html_lang: str
+    url: str  # a path, for the switcher
+    absolute: str  # for <link rel="alternate" hreflang>, which wants the whole URL
+    current: bool
+
+
+def alternates(request) -> list[Alternate]:
+    """This page in every language, for hreflang links and the language switcher."""
+    current = translation.get_language()
+    path = request.get_full_path()
+    found = []
+    for code, name in settings.LANGUAGES:
+        url = translate_url(path, code)
+        found.append(
+            Alternate(code, name, HTML_LANG[code], url, absolute_url(request, url), code == current)
+        )
+    return found
