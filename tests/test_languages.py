@@ -41,7 +41,7 @@ def test_every_page_type_is_served_in_traditional_characters(client, agency):
         assert '<html lang="zh-Hant">' in html, name
         assert response["Content-Language"] == "zh-hant", name
         assert "催收查詢" in html and "催收查询" not in html, name  # the UI
-        assert "由電腦自動轉換為繁體字" in html, name  # and it says what it did
+        assert "本頁由簡體中文自動轉換為繁體" in html, name  # and it says what it did
     record = client.get("/zh-hant" + agency.get_absolute_url()).content.decode()
     assert "長沙鑫達資產管理有限公司" in record  # the data
     assert "長沙市開福區湘江中路" in record

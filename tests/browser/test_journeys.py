@@ -120,7 +120,15 @@ def test_the_number_journey_with_the_keyboard_only(browser, site, sample, viewpo
         context.close()
 
 
-@pytest.mark.parametrize("path", ["/search/?q=示例", "/provinces/hunan/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/search/?q=示例",
+        "/provinces/hunan/",
+        "/zh-hant/search/?q=示例",
+        "/zh-hant/provinces/hunan/",
+    ],
+)
 def test_on_a_phone_results_come_first(browser, site, path):
     context, page = open_page(browser, PHONE)
     try:
