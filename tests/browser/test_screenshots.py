@@ -10,30 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from agencies.models import Agency
-from articles.models import Article
-
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")
-def pages(site, django_db_blocker):
-    with django_db_blocker.unblock():
-        agency = (
-            Agency.objects.filter(province_id="43", phone_links__phone__kind="mobile")
-            .order_by("uscc")
-            .first()
-        )
-        phone = agency.phone_links.filter(phone__kind="mobile").first().phone
-        article = Article.objects.published().get(slug="collector-conduct-rules")
-        return {
-            "home": "/",
-            "search": "/search/?q=长沙示例",
-            "agency": agency.get_absolute_url(),
-            "number": phone.get_absolute_url(),
-            "province": "/provinces/hunan/",
-            "article": article.get_absolute_url(),
-        }
+def pages(sample):
+    agency = sample["agency"]
+    return {
+        "home": "/",
+        "search": "/search/?q=长沙示例",
+        "agency": agency.get_absolute_url(),
+        "number": f"/phone/{sample['mobile']}/",
+        "province": "/provinces/hunan/",
+        "article": "/articles/collector-conduct-rules/",
+    }
 
 
 @pytest.mark.parametrize("name", ["home", "search", "agency", "number", "province", "article"])
