@@ -27,7 +27,7 @@ preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 logger_class = "portal.privacy.AccessLogger"
-# The path alone (%(U)s), never the request line or query string (%(r)s, %(q)s),
+# The path alone (%(U)s), never gunicorn's request-line or query-string atoms,
 # which carry what people searched for; AccessLogger redacts it as well.
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 # The proxy in front sets X-Forwarded-*; trust it only from these addresses.
