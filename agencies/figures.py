@@ -183,10 +183,10 @@ class ProvinceFigures:
         for city, _, n in self.rows:
             if city:
                 counts[city] = counts.get(city, 0) + n
-        by_pinyin = sorted(counts.items(), key=lambda item: (textnorm.sort_key(item[0]), item[0]))
-        largest = sorted(by_pinyin, key=lambda item: -item[1])[:limit]  # stable: ties by pinyin
-        largest.sort(key=by_pinyin.index)
-        return [{"city": city, "n": n} for city, n in largest]
+        in_pinyin = sorted(counts, key=lambda city: (textnorm.sort_key(city), city))
+        # sorted() is stable: among equal counts the first in pinyin is kept.
+        largest = set(sorted(in_pinyin, key=counts.__getitem__, reverse=True)[:limit])
+        return [{"city": city, "n": counts[city]} for city in in_pinyin if city in largest]
 
 
 def directory_figures() -> dict:

@@ -28,9 +28,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseNotModified
+from django.middleware.gzip import re_accepts_gzip
 from django.utils import timezone
 from django.utils.cache import parse_etags, patch_vary_headers
-from django.utils.regex_helper import _lazy_re_compile
 from django.utils.text import compress_string
 
 from .models import current_version
@@ -46,7 +46,6 @@ _CACHEABLE_TYPES = (
     "application/atom+xml",
     "text/plain",
 )
-_ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")  # as django.middleware.gzip decides
 # Below this GZipMiddleware does not compress either.
 _MIN_COMPRESSED = 200
 
@@ -147,7 +146,8 @@ class HttpCachingMiddleware:
         A gzipped answer is marked as GZipMiddleware marks what it compresses
         (Content-Encoding, Vary), which then leaves it alone.
         """
-        if gzipped and _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        # GZipMiddleware's own test of the header, so both agree on who gets gzip.
+        if gzipped and re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
             response.content = body
             response["Content-Encoding"] = "gzip"
         else:

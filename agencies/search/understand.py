@@ -93,15 +93,14 @@ def _name_or_message(raw: str, text: str) -> Classified:
     them, and the page says the name search used the text as it stands."""
     query = Classified(text, InputKind.NAME, folded=textnorm.fold_query(text))
     pasted = textnorm.clean_input(raw, MAX_PASTE)
-    query.shortened = len(raw.strip()) > MAX_INPUT or (
-        len(textnorm.basic_fold(text)) > textnorm.MAX_QUERY_CHARS
-    )
+    folded_length = len(textnorm.basic_fold(text))
+    query.shortened = len(raw.strip()) > MAX_INPUT or folded_length > textnorm.MAX_QUERY_CHARS
     query.found_phones = phones.find_in_text(pasted)
     query.found_codes = uscc_lib.find_in_text(pasted)
     query.message = bool(
         query.found_phones
         or query.found_codes
         or _SENTENCE_MARKS.intersection(pasted)
-        or len(textnorm.basic_fold(text)) > 40
+        or folded_length > 40
     )
     return query
