@@ -3,6 +3,7 @@ from django.utils import translation
 
 from agencies.models import Agency
 from portal import i18n
+from portal.links import absolute_url
 
 
 def site(request):
@@ -18,6 +19,10 @@ def site(request):
     def alternates():
         return i18n.alternates(request)
 
+    def page_url():
+        # On PORTAL_BASE_URL when set: behind a proxy the Host may be internal.
+        return absolute_url(request, request.get_full_path())
+
     language = translation.get_language()
     return {
         "has_sample_data": has_sample_data,
@@ -26,6 +31,7 @@ def site(request):
         # This page in every language (hreflang, the switcher); lazy, so JSON
         # and the admin do not pay for it.
         "alternates": alternates,
+        "page_url": page_url,
         "contact_email": settings.PORTAL_CONTACT_EMAIL,
         "portal_base_url": settings.PORTAL_BASE_URL,
     }
