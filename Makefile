@@ -95,13 +95,13 @@ test-replica: install
 	  $(PY) -m pytest -m replica $(PYTEST_ARGS)
 
 # The UI's strings are written in Simplified Chinese. The Traditional catalogue
-# is generated from them with OpenCC (scripts/traditional_catalog.py; reviewed
+# is generated from them with OpenCC (manage.py traditional_catalogue; reviewed
 # entries are kept) and compiled; the .po and .mo files are committed, so
 # running the site needs no gettext.
 MESSAGE_IGNORES = --ignore=staticfiles --ignore=tests --ignore=bench --ignore=docs --ignore=scripts
 messages: install
 	$(PY) manage.py makemessages -l zh_Hant --no-obsolete --no-location $(MESSAGE_IGNORES)
-	$(PY) scripts/traditional_catalog.py locale/zh_Hant/LC_MESSAGES/django.po
+	$(PY) manage.py traditional_catalogue
 	$(PY) manage.py compilemessages -l zh_Hant
 
 lint: install

@@ -8,8 +8,8 @@ prefix is the only input. The API, health probes, sitemaps and the admin are
 outside the prefixed URLs and always answer in the default language.
 
 On /zh-hant/ pages the UI comes from the Traditional catalogue
-(locale/zh_Hant, generated from the Simplified strings with OpenCC by
-`make messages`, then reviewed), and what the data says — agency names,
+(locale/zh_Hant, generated from the Simplified strings with `traditional()`
+by `make messages`, then reviewed), and what the data says — agency names,
 addresses, article text — is converted from Simplified with OpenCC as the
 page leaves the view (`to_traditional`), except inside elements marked
 `translate="no"` (such as the language names in the switcher). The page
@@ -38,13 +38,20 @@ _KEEP = re.compile(r'<(\w+)\b[^>]*\btranslate="no"[^>]*>.*?</\1>', re.DOTALL)
 
 @cache
 def _converter():
-    # The same conversion as the catalogue (scripts/traditional_catalog.py).
+    # s2tw: Traditional characters in the forms Taiwan and Hong Kong readers
+    # are used to (為, not 爲), without changing vocabulary (no 信息 → 資訊:
+    # legal and registry terms stay as the sources write them).
     return opencc.OpenCC("s2tw")
+
+
+def traditional(text: str) -> str:
+    """Simplified → Traditional, as the whole site converts: pages and the UI catalogue."""
+    return _converter().convert(text)
 
 
 def to_traditional(html: str) -> str:
     """Simplified → Traditional for a whole page, leaving translate="no" elements as they are."""
-    convert = _converter().convert
+    convert = traditional
     out, start = [], 0
     for kept in _KEEP.finditer(html):
         out.append(convert(html[start : kept.start()]))
