@@ -2,8 +2,8 @@
 
 Logs never hold a query string (searched names, numbers, pasted text all
 travel there) and never the part of a path that is itself a searched number
-(/phone/<number>/, /api/v1/phones/<number>). Client addresses are not
-logged either. Two places write request lines: gunicorn's access log
+(/phone/<number>/ with or without a language prefix, /api/v1/phones/<number>).
+Client addresses are not logged either. Two places write request lines: gunicorn's access log
 (`AccessLogger`, configured in portal/gunicorn.conf.py) and Django's own
 `django.request` / `django.server` loggers (`RedactingFilter`, configured in
 settings.LOGGING).
@@ -14,8 +14,9 @@ import re
 
 from gunicorn.glogging import Logger, SafeAtoms
 
-# Path segments that are what someone searched for.
-_SEARCHED = re.compile(r"^(/phone/|/api/v1/phones/)[^/]+")
+# Path segments that are what someone searched for: the number page in any
+# language (/phone/…, /zh-hant/phone/…; portal.i18n) and the API's.
+_SEARCHED = re.compile(r"^((?:/[a-z]{2}(?:-[a-z]+)?)?/phone/|/api/v1/phones/)[^/]+")
 
 
 def redact_path(path: str) -> str:

@@ -135,6 +135,7 @@ def test_head_gets_the_headers_and_no_body(client):
     [
         ("/search/?q=13907310000", "/search/"),
         ("/phone/13907310000/", "/phone/…/"),
+        ("/zh-hant/phone/13907310000/", "/zh-hant/phone/…/"),
         ("/api/v1/phones/0731-8888?x=1", "/api/v1/phones/…"),
         ("/api/v1/search?q=长沙", "/api/v1/search"),
         ("/provinces/hunan/?page=2", "/provinces/hunan/"),
