@@ -61,6 +61,18 @@ def to_traditional(html: str) -> str:
     return "".join(out)
 
 
+def without_language(path: str) -> str:
+    """The path as the default language writes it: /zh-hant/search/ → /search/.
+
+    For code that recognises pages by their path (rate limits), so a prefix
+    is not a way around it.
+    """
+    language = translation.get_language_from_path(path)
+    if language and path.startswith(f"/{language}/"):
+        return path[len(language) + 1 :]
+    return path
+
+
 class UrlLanguageMiddleware:
     """Activates the language of the URL's prefix (or the default), before anything
     resolves a URL or renders a page."""

@@ -23,6 +23,7 @@ from django.http import JsonResponse
 
 from . import views
 from .api_errors import ApiError
+from .i18n import without_language
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ class Limit:
     method: str = ""  # "" for every method
 
     def applies_to(self, request) -> bool:
-        return request.path.startswith(self.path_prefix) and (
+        # /zh-hant/search/ is the search page too (portal.i18n).
+        return without_language(request.path).startswith(self.path_prefix) and (
             not self.method or request.method == self.method
         )
 

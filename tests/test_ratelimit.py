@@ -27,6 +27,8 @@ def test_search_over_the_limit_gets_a_friendly_429(client, limits):
     # Pages that do no per-request work are not limited, and nor is anyone else.
     assert client.get("/").status_code == 200
     assert client.get("/search/", {"q": "长沙"}, REMOTE_ADDR="198.51.100.7").status_code == 200
+    # The same page in another language is the same page: no way around the limit.
+    assert client.get("/zh-hant/search/", {"q": "长沙"}).status_code == 429
 
 
 def test_api_over_the_limit_gets_the_json_envelope(client, limits):
