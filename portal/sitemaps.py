@@ -136,6 +136,12 @@ def robots_txt(request):
         # Search results are endless combinations of the same records, which
         # the agency, province and article pages already expose.
         "Disallow: /search/",
+        # …in every language (portal.i18n).
+        *(
+            f"Disallow: /{code}/search/"
+            for code, _name in settings.LANGUAGES
+            if code != settings.LANGUAGE_CODE
+        ),
         "",
         f"Sitemap: {seo.absolute_url(request, reverse('discovery:sitemap'))}",
         "",

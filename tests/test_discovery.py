@@ -190,6 +190,7 @@ def test_robots_txt(client):
     lines = response.content.decode().splitlines()
     assert "User-agent: *" in lines
     assert "Disallow: /admin/" in lines
+    assert "Disallow: /search/" in lines and "Disallow: /zh-hant/search/" in lines
     assert "Sitemap: http://testserver/sitemap.xml" in lines
 
 
