@@ -24,7 +24,9 @@ DEFAULT_DIR = Path(__file__).resolve().parent / "content"
 CATEGORIES_FILE = "_categories.yaml"
 
 REQUIRED_KEYS = ("title", "category", "summary", "published", "sources")
-OPTIONAL_KEYS = ("tags", "updated", "byline")
+# title_en / summary_en: what /en/ pages show of an article whose text is
+# Chinese only (portal.i18n).
+OPTIONAL_KEYS = ("tags", "updated", "byline", "title_en", "summary_en")
 DEFAULT_BYLINE = "本站编辑部"
 REFERENCES_HEADING = re.compile(r"^##\s+参考依据\s*$", re.MULTILINE)
 FILE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -76,6 +78,8 @@ class CategoryData:
     name: str
     description: str
     order: int
+    name_en: str = ""
+    description_en: str = ""
 
 
 @dataclass
@@ -87,6 +91,8 @@ class ArticleData:
     category: str
     tags: list[str]
     summary: str
+    title_en: str
+    summary_en: str
     published: datetime.date
     updated: datetime.date
     byline: str
@@ -177,13 +183,21 @@ def read_categories(directory: Path) -> tuple[list[CategoryData], list[Problem]]
         seen.add(slug)
         if not _nonempty_str(cat_name):
             problems.append(Problem(name, f"{where}.name", "不能为空"))
-        if not isinstance(description, str):
-            problems.append(Problem(name, f"{where}.description", "应为文字"))
+        for key in ("description", "name_en", "description_en"):
+            if not isinstance(item.get(key, ""), str):
+                problems.append(Problem(name, f"{where}.{key}", "应为文字"))
         if not isinstance(order, int) or isinstance(order, bool) or order < 0:
             problems.append(Problem(name, f"{where}.order", "应为非负整数"))
         if not any(p.field.startswith(where) for p in problems):
             categories.append(
-                CategoryData(slug, cat_name.strip(), (description or "").strip(), order)
+                CategoryData(
+                    slug,
+                    cat_name.strip(),
+                    (description or "").strip(),
+                    order,
+                    (item.get("name_en") or "").strip(),
+                    (item.get("description_en") or "").strip(),
+                )
             )
     return categories, problems
 
@@ -219,6 +233,8 @@ def read_article(
     _check_keys(meta, problems)
     title = _read_text(meta, "title", problems, max_length=200)
     summary = _read_text(meta, "summary", problems)
+    title_en = _read_text(meta, "title_en", problems, max_length=200)
+    summary_en = _read_text(meta, "summary_en", problems)
     category = _read_category(meta.get("category"), categories, problems)
     tags = _read_tags(meta.get("tags"), problems)
     published, updated = _read_dates(meta, problems)
@@ -238,6 +254,8 @@ def read_article(
         category=category,
         tags=tags,
         summary=summary,
+        title_en=title_en,
+        summary_en=summary_en,
         published=published,
         updated=updated,
         byline=byline.strip(),
@@ -469,7 +487,13 @@ def _sync_categories(categories: list[CategoryData], report: SyncReport) -> dict
     result = {}
     for data in categories:
         category = existing.get(data.slug)
-        values = {"name": data.name, "description": data.description, "order": data.order}
+        values = {
+            "name": data.name,
+            "description": data.description,
+            "order": data.order,
+            "name_en": data.name_en,
+            "description_en": data.description_en,
+        }
         if category is None:
             category = Category.objects.create(slug=data.slug, **values)
             report.categories_changed += 1
@@ -507,6 +531,8 @@ def _save_article(
     article = article or Article(slug=data.slug)
     article.title = data.title
     article.summary = data.summary
+    article.title_en = data.title_en
+    article.summary_en = data.summary_en
     article.body = data.body
     article.body_html = rendered.html
     article.toc = rendered.toc

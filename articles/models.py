@@ -19,6 +19,9 @@ class Category(models.Model):
     name = models.CharField(_("名称"), max_length=50)
     description = models.TextField(_("说明"), blank=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    # What /en/ pages show (portal.i18n); empty: the Chinese, marked as such.
+    name_en = models.CharField(_("英文名称"), max_length=50, blank=True)
+    description_en = models.TextField(_("英文说明"), blank=True)
 
     class Meta:
         ordering = ["order", "slug"]
@@ -162,6 +165,9 @@ class Article(models.Model):
     slug = models.SlugField(_("地址名"), max_length=100, unique=True)
     title = models.CharField(_("标题"), max_length=200)
     summary = models.TextField(_("摘要"))
+    # The text is Chinese only; /en/ pages show these where they exist.
+    title_en = models.CharField(_("英文标题"), max_length=200, blank=True)
+    summary_en = models.TextField(_("英文摘要"), blank=True)
     body = models.TextField(_("正文（Markdown）"))
     # Rendered and sanitized once by `sync_articles`; may hold live-figure
     # markers that articles.rendering.fill_live_stats() fills per request.
