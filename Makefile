@@ -100,9 +100,11 @@ test-replica: install
 # running the site needs no gettext.
 MESSAGE_IGNORES = --ignore=staticfiles --ignore=tests --ignore=bench --ignore=docs --ignore=scripts
 messages: install
-	$(PY) manage.py makemessages -l zh_Hant --no-obsolete --no-location $(MESSAGE_IGNORES)
+	$(PY) manage.py makemessages -l zh_Hant -l en --no-obsolete --no-location $(MESSAGE_IGNORES)
 	$(PY) manage.py traditional_catalogue
-	$(PY) manage.py compilemessages -l zh_Hant
+	@# English is written by hand: new and changed strings come out empty or
+	@# fuzzy in locale/en; translate them, then run `make messages` again.
+	$(PY) manage.py compilemessages -l zh_Hant -l en --ignore=$(VENV)
 
 lint: install
 	$(VENV)/bin/ruff check .

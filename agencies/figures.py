@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from .enums import Status
 from .models import (
     Agency,
     AgencyPhone,
@@ -174,7 +175,9 @@ class ProvinceFigures:
         counts: dict[str, int] = {}
         for _, status, n in self.rows:
             counts[status] = counts.get(status, 0) + n
-        return [{"status": s, "n": n} for s, n in sorted(counts.items(), key=lambda i: -i[1])]
+        ordered = sorted(counts.items(), key=lambda i: -i[1])
+        # `label`: the status as the page's language names it (Status's labels).
+        return [{"status": s, "label": _status_label(s), "n": n} for s, n in ordered]
 
     def by_city(self, limit: int) -> list[dict]:
         """The `limit` cities with the most agencies, in pinyin order (长沙 before 郴州
@@ -202,3 +205,10 @@ def directory_figures() -> dict:
 
 def largest_sources(limit: int) -> list[dict]:
     return list(SourceTally.objects.order_by("-n", "source").values("source", "n")[:limit])
+
+
+def _status_label(value: str) -> str:
+    try:
+        return str(Status(value).label)
+    except ValueError:  # a value the vocabulary no longer has: shown as stored
+        return value

@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from portal.i18n import is_chinese_page
 from portal.links import reverse_one
 
 from . import uscc as uscc_lib
@@ -37,6 +38,18 @@ class ProvinceQuerySet(models.QuerySet):
         )
 
 
+# The names English-language sources use (/en/ pages), by GB/T 2260 code.
+PROVINCE_NAMES_EN = {
+    "11": "Beijing", "12": "Tianjin", "13": "Hebei", "14": "Shanxi", "15": "Inner Mongolia",
+    "21": "Liaoning", "22": "Jilin", "23": "Heilongjiang", "31": "Shanghai", "32": "Jiangsu",
+    "33": "Zhejiang", "34": "Anhui", "35": "Fujian", "36": "Jiangxi", "37": "Shandong",
+    "41": "Henan", "42": "Hubei", "43": "Hunan", "44": "Guangdong", "45": "Guangxi",
+    "46": "Hainan", "50": "Chongqing", "51": "Sichuan", "52": "Guizhou", "53": "Yunnan",
+    "54": "Tibet", "61": "Shaanxi", "62": "Gansu", "63": "Qinghai", "64": "Ningxia",
+    "65": "Xinjiang", "71": "Taiwan", "81": "Hong Kong", "82": "Macao",
+}  # fmt: skip
+
+
 class Province(models.Model):
     code = models.CharField(_("GB/T 2260 代码"), max_length=2, primary_key=True)
     name = models.CharField(_("名称"), max_length=20, unique=True)
@@ -59,8 +72,14 @@ class Province(models.Model):
         return reverse_one("agencies:province-detail", "slug", self.slug)
 
     @property
+    def name_en(self) -> str:
+        return PROVINCE_NAMES_EN.get(self.code, "")
+
+    @property
     def display_name(self) -> str:
-        """湖南 rather than 湖南省 where space is short."""
+        """湖南 rather than 湖南省 where space is short; Hunan on English pages."""
+        if not is_chinese_page():
+            return self.name_en or self.name
         for suffix in (
             "维吾尔自治区",
             "壮族自治区",

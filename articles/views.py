@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 
+from portal.i18n import localized_text
 from portal.links import absolute_url
 from portal.paging import ForgivingPageMixin
 
@@ -76,7 +77,10 @@ class CategoryView(ArticleListMixin, ListView):
         return Article.objects.published().in_category(self.category).for_listing().latest()
 
     def get_crumbs(self):
-        return [*home_crumbs(), (self.category.name, self.category.get_absolute_url())]
+        return [
+            *home_crumbs(),
+            (localized_text(self.category, "name"), self.category.get_absolute_url()),
+        ]
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(category=self.category, **kwargs)
@@ -129,22 +133,24 @@ class ArticleDetailView(DetailView):
         url = absolute_url(self.request, article.get_absolute_url())
         crumbs = [
             *home_crumbs(),
-            (article.category.name, article.category.get_absolute_url()),
-            (article.title, article.get_absolute_url()),
+            (localized_text(article.category, "name"), article.category.get_absolute_url()),
+            (localized_text(article, "title"), article.get_absolute_url()),
         ]
         context.update(
             body=mark_safe(fill_live_stats(article.body_html)),  # sanitized at sync time
             toc=nest_toc(article.toc),
-            previous_article=in_category.before(article).only("slug", "title").first(),
-            next_article=in_category.after(article).only("slug", "title").first(),
-            related_articles=published.related_to(article).only("slug", "title")[:RELATED_COUNT],
+            previous_article=in_category.before(article).only("slug", "title", "title_en").first(),
+            next_article=in_category.after(article).only("slug", "title", "title_en").first(),
+            related_articles=published.related_to(article).only("slug", "title", "title_en")[
+                :RELATED_COUNT
+            ],
             latest_articles=published.exclude(pk=article.pk)
             .latest()
-            .only("slug", "title", "published_on")[:LATEST_COUNT],
+            .only("slug", "title", "title_en", "published_on")[:LATEST_COUNT],
             # Seeded by article and day: varied across the site, identical for every visitor.
             random_articles=published.exclude(pk=article.pk)
             .random_pick(RANDOM_COUNT, seed=f"{article.slug}:{today.isoformat()}")
-            .only("slug", "title"),
+            .only("slug", "title", "title_en"),
             canonical_url=url,
             breadcrumbs=crumbs,
             ld_breadcrumbs=seo.breadcrumb_data(self.request, crumbs),

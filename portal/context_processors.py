@@ -28,6 +28,9 @@ def site(request):
         "has_sample_data": has_sample_data,
         "html_lang": i18n.HTML_LANG.get(language, language),
         "traditional": language == i18n.TRADITIONAL,
+        # For a block of data (an article's text) on a page in another language.
+        "data_lang": "" if i18n.is_chinese_page() else i18n.DATA_LANG,
+        "og_locale": i18n.OG_LOCALE.get(language, "zh_CN"),
         # This page in every language (hreflang, the switcher); lazy, so JSON
         # and the admin do not pay for it.
         "alternates": alternates,

@@ -1,7 +1,7 @@
 """Languages: the URL alone decides, so every page is the same for every visitor.
 
 简体中文 is the default, unprefixed (`/provinces/hunan/`); 繁體中文 lives under
-`/zh-hant/`. Django's LocaleMiddleware would also read a cookie and the
+`/zh-hant/`, English under `/en/`. Django's LocaleMiddleware would also read a cookie and the
 browser's Accept-Language and redirect on them, which would make one URL
 answer differently to different visitors (and uncacheable); here a path's
 prefix is the only input. The API, health probes, sitemaps and the admin are
@@ -16,6 +16,14 @@ page leaves the view (`to_traditional`), except inside elements marked
 cache keeps the converted page, keyed like any other by URL and data
 version. Two middlewares: the language is chosen before anything else runs,
 the conversion happens inside the page cache.
+
+On /en/ pages the UI is English (locale/en, written by hand) and the data
+stays as the sources write it, in Chinese: agency records keep their names
+and official fields under English labels, marked `lang="zh-Hans"` (the
+`{% zh %}` and `{% localized %}` tags, portal.templatetags.portal_tags) so
+screen readers and translation tools know what they are reading. Articles
+show an English title and summary where their front matter has one, and
+say that the text is Chinese.
 """
 
 import re
@@ -30,8 +38,12 @@ from django.utils import translation
 from .links import absolute_url
 
 TRADITIONAL = "zh-hant"
+# The language the data (agency records, article text) is written in.
+DATA_LANG = "zh-Hans"
 # <html lang> values (BCP 47 with the script), by Django language code.
 HTML_LANG = {"zh-hans": "zh-Hans", "zh-hant": "zh-Hant", "en": "en"}
+# Open Graph's og:locale, which wants language_TERRITORY.
+OG_LOCALE = {"zh-hans": "zh_CN", "zh-hant": "zh_TW", "en": "en_US"}
 # An element, with its content, that must keep its script: <x ... translate="no">…</x>.
 _KEEP = re.compile(r'<(\w+)\b[^>]*\btranslate="no"[^>]*>.*?</\1>', re.DOTALL)
 
@@ -59,6 +71,20 @@ def to_traditional(html: str) -> str:
         start = kept.end()
     out.append(convert(html[start:]))
     return "".join(out)
+
+
+def is_chinese_page() -> bool:
+    """True on 简体 and 繁體 pages, where the data needs no language mark."""
+    return translation.get_language().startswith("zh")
+
+
+def localized_text(obj, field: str) -> str:
+    """`obj.<field>_en` on English pages where there is one, else `obj.<field>`."""
+    if not is_chinese_page():
+        english = getattr(obj, f"{field}_en", "")
+        if english:
+            return english
+    return getattr(obj, field)
 
 
 def without_language(path: str) -> str:

@@ -195,8 +195,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "zh-hans"
-# The UI's languages: 简体中文 unprefixed, 繁體中文 under /zh-hant/ (portal.i18n).
-LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
+# The UI's languages: 简体中文 unprefixed, 繁體中文 under /zh-hant/, English
+# under /en/ (portal.i18n).
+LANGUAGES = [("zh-hans", "简体中文"), ("zh-hant", "繁體中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

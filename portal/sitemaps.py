@@ -25,7 +25,14 @@ from portal.paging import CountedRows
 
 
 class PortalSitemap(Sitemap):
-    """Uses PORTAL_BASE_URL's scheme and host when set, instead of the request's."""
+    """Every page in every language, each with its hreflang alternates (portal.i18n).
+
+    Uses PORTAL_BASE_URL's scheme and host when set, instead of the request's.
+    """
+
+    i18n = True
+    alternates = True
+    x_default = True
 
     def get_protocol(self, protocol=None):
         if settings.PORTAL_BASE_URL:
@@ -83,13 +90,19 @@ class AgencySitemap(PortalSitemap):
 
     @property
     def paginator(self):
-        # The total from the figures, not a COUNT over the agency table.
+        # The total from the figures, not a COUNT over the agency table; one
+        # entry per agency and language (Sitemap.i18n), fetched a page at a time.
         items = self.items()
-        total = directory_figures()["agencies"]
-        return Paginator(
-            CountedRows(total, lambda offset, limit: list(items[offset : offset + limit])),
-            self.limit,
-        )
+        languages = self._languages()
+        total = directory_figures()["agencies"] * len(languages)
+
+        def entries(offset, limit):
+            first, skip = divmod(offset, len(languages))
+            agencies = items[first : first + -(-(skip + limit) // len(languages))]
+            pairs = [(agency, code) for agency in agencies for code in languages]
+            return pairs[skip : skip + limit]
+
+        return Paginator(CountedRows(total, entries), self.limit)
 
     def lastmod(self, agency):
         return agency.updated_at

@@ -32,6 +32,11 @@ def locs(root: ET.Element, kind: str = "url") -> list[str]:
     return [el.findtext(f"{SM}loc") for el in root.findall(f"{SM}{kind}")]
 
 
+def unprefixed(urls: list[str]) -> list[str]:
+    """The default language's URLs (each page is listed once per language)."""
+    return [u for u in urls if not u.split("/", 3)[3].startswith(("zh-hant/", "en/"))]
+
+
 # --- Atom feed -------------------------------------------------------------------
 
 
@@ -111,21 +116,38 @@ def test_articles_section(client):
     Article.objects.filter(slug="gamma-rules").update(is_published=False)
     root = parse_xml(client.get("/sitemap-articles.xml"))
 
-    assert locs(root) == [
+    assert unprefixed(locs(root)) == [
         "http://testserver/articles/alpha-rules/",
         "http://testserver/articles/beta-rights/",
         "http://testserver/articles/delta-credit/",
     ]
     lastmods = [el.findtext(f"{SM}lastmod") for el in root.findall(f"{SM}url")]
-    assert lastmods == ["2026-01-10", "2026-03-01", "2026-03-05"]
+    assert lastmods == ["2026-01-10"] * 3 + ["2026-03-01"] * 3 + ["2026-03-05"] * 3
+
+
+def test_every_page_is_listed_in_every_language_with_its_alternates(client):
+    root = parse_xml(client.get("/sitemap-articles.xml"))
+    path = "/articles/alpha-rules/"
+    assert locs(root)[:3] == [
+        f"http://testserver{path}",
+        f"http://testserver/zh-hant{path}",
+        f"http://testserver/en{path}",
+    ]
+    links = root.find(f"{SM}url").findall("{http://www.w3.org/1999/xhtml}link")
+    assert {(link.get("hreflang"), link.get("href")) for link in links} == {
+        ("zh-hans", f"http://testserver{path}"),
+        ("zh-hant", f"http://testserver/zh-hant{path}"),
+        ("en", f"http://testserver/en{path}"),
+        ("x-default", f"http://testserver{path}"),
+    }
 
 
 def test_pages_and_topics_sections(client):
-    pages = locs(parse_xml(client.get("/sitemap-pages.xml")))
+    pages = unprefixed(locs(parse_xml(client.get("/sitemap-pages.xml"))))
     assert "http://testserver/articles/" in pages
     assert "http://testserver/provinces/" in pages
 
-    topics = locs(parse_xml(client.get("/sitemap-topics.xml")))
+    topics = unprefixed(locs(parse_xml(client.get("/sitemap-topics.xml"))))
     assert "http://testserver/articles/category/rules/" in topics
     assert "http://testserver/articles/tag/cui-shou-gui-ze/" in topics
     # A category without articles is not worth a crawler's visit.
@@ -133,27 +155,30 @@ def test_pages_and_topics_sections(client):
 
 
 def test_provinces_section(client):
-    urls = locs(parse_xml(client.get("/sitemap-provinces.xml")))
+    urls = unprefixed(locs(parse_xml(client.get("/sitemap-provinces.xml"))))
     assert len(urls) == 34
     assert "http://testserver/provinces/hunan/" in urls
 
 
 def test_agencies_section_is_split_into_pages(client, monkeypatch):
-    monkeypatch.setattr(AgencySitemap, "limit", 2)
+    # 5 agencies in 3 languages, 4 entries a page: pages end part-way through
+    # an agency's languages, and nothing is lost or repeated at the seams.
+    monkeypatch.setattr(AgencySitemap, "limit", 4)
     agencies = sorted((make_agency(f"机构{i}") for i in range(5)), key=lambda a: a.uscc)
 
     index = locs(parse_xml(client.get("/sitemap.xml")), "sitemap")
-    assert index[-3:] == [
+    assert index[-4:] == [
         "http://testserver/sitemap-agencies.xml",
         "http://testserver/sitemap-agencies.xml?p=2",
         "http://testserver/sitemap-agencies.xml?p=3",
+        "http://testserver/sitemap-agencies.xml?p=4",
     ]
-    pages = [
-        locs(parse_xml(client.get("/sitemap-agencies.xml", {"p": p}))) for p in ("1", "2", "3")
-    ]
-    assert [len(p) for p in pages] == [2, 2, 1]
+    pages = [locs(parse_xml(client.get("/sitemap-agencies.xml", {"p": p}))) for p in "1234"]
+    assert [len(p) for p in pages] == [4, 4, 4, 3]
     assert [url for page in pages for url in page] == [
-        f"http://testserver{a.get_absolute_url()}" for a in agencies
+        f"http://testserver{prefix}{a.get_absolute_url()}"
+        for a in agencies
+        for prefix in ("", "/zh-hant", "/en")
     ]
     lastmod = parse_xml(client.get("/sitemap-agencies.xml")).find(f"{SM}url/{SM}lastmod").text
     assert datetime.date.fromisoformat(lastmod[:10])

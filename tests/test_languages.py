@@ -1,4 +1,5 @@
-"""简体中文 unprefixed, 繁體中文 under /zh-hant/: picked by the URL alone, on every page type."""
+"""简体中文 unprefixed, 繁體中文 under /zh-hant/, English under /en/: picked by the URL alone,
+on every page type."""
 
 import polib
 import pytest
@@ -9,7 +10,7 @@ from tests.factories import add_phone, make_agency
 
 pytestmark = pytest.mark.django_db
 
-LOCALE = settings.BASE_DIR / "locale" / "zh_Hant" / "LC_MESSAGES"
+LOCALE = settings.BASE_DIR / "locale"
 
 
 @pytest.fixture
@@ -92,7 +93,9 @@ def test_errors_and_the_api(client):
     # The API has no language prefix and answers the same to everyone.
     assert client.get("/zh-hant/api/v1/agencies").status_code == 404
     assert client.get("/api/v1/agencies").status_code == 200
-    assert client.get("/en/").status_code == 404  # not offered (yet)
+    assert client.get("/fr/").status_code == 404  # not offered
+    missing = client.get("/en/provinces/atlantis/")
+    assert missing.status_code == 404 and "Page not found" in missing.content.decode()
 
 
 def test_the_page_cache_keeps_the_converted_page(client, settings, agency):
@@ -104,8 +107,89 @@ def test_the_page_cache_keeps_the_converted_page(client, settings, agency):
     assert "长沙鑫达资产管理有限公司" in client.get(agency.get_absolute_url()).content.decode()
 
 
-def test_the_traditional_catalogue_is_complete_and_compiled():
-    po = polib.pofile(str(LOCALE / "django.po"))
-    mo = polib.mofile(str(LOCALE / "django.mo"))
+@pytest.mark.parametrize("language", ["zh_Hant", "en"])
+def test_each_catalogue_is_complete_and_compiled(language):
+    po = polib.pofile(str(LOCALE / language / "LC_MESSAGES" / "django.po"))
+    mo = polib.mofile(str(LOCALE / language / "LC_MESSAGES" / "django.mo"))
     assert po.percent_translated() == 100 and not po.fuzzy_entries()
     assert {e.msgid for e in po.translated_entries()} == {e.msgid for e in mo}
+
+
+# --- English ---------------------------------------------------------------------
+
+
+def test_every_page_type_is_served_in_english(client, agency):
+    for name, path in page_types(agency).items():
+        response = client.get("/en" + path)
+        html = response.content.decode()
+        assert response.status_code == 200, name
+        assert '<html lang="en">' in html, name
+        assert response["Content-Language"] == "en", name
+        assert "Collector lookup" in html and "催收查询" not in html, name  # the UI
+        assert "本页由简体中文" not in html, name  # no conversion note
+        assert 'hreflang="en" href="http://testserver/en' in html, name
+
+
+def test_english_records_keep_their_chinese_data_under_english_labels(client, agency):
+    html = client.get("/en" + agency.get_absolute_url()).content.decode()
+    assert '<h1><span lang="zh-Hans">长沙鑫达资产管理有限公司</span>' in html
+    assert 'Registered address</dt><dd><span lang="zh-Hans">长沙市开福区湘江中路</span>' in html
+    assert "Unified Social Credit Code" in html and "Existing (存续)" in html
+    assert ">Hunan</a>" in html  # provinces have English names
+    assert '<time datetime="2018-05-01">May 1, 2018</time>' in html  # English dates
+    # Simplified Chinese pages carry no extra marks: the page itself is zh-Hans.
+    assert 'lang="zh-Hans">长沙鑫达' not in client.get(agency.get_absolute_url()).content.decode()
+
+
+def test_english_province_tiles_and_number_page(client, agency):
+    home = client.get("/en/").content.decode()
+    assert '<span class="province-name">Hunan</span>' in home
+    assert "Inner Mongolia" in home and "Macao" in home
+    number = client.get("/en/phone/073188888888/").content.decode()
+    assert "Where the number range is registered" in number
+    assert '<span lang="zh-Hans">长沙鑫达资产管理有限公司</span>' in number
+
+
+def test_english_search_accepts_chinese(client, agency):
+    html = client.get("/en/search/", {"q": "長沙鑫達"}).content.decode()
+    assert "1 agency found" in html
+    assert '<span lang="zh-Hans">长沙鑫达资产管理有限公司</span>' in html
+
+
+@pytest.fixture
+def articles():
+    from articles.loading import sync
+
+    sync(settings.BASE_DIR / "tests" / "data" / "articles")
+
+
+def test_english_article_pages_show_the_english_summary_or_say_the_text_is_chinese(
+    client, articles
+):
+    from articles.models import Article
+
+    Article.objects.filter(slug="alpha-rules").update(
+        title_en="Alpha: the rules of collection", summary_en="A test summary in English."
+    )
+    with_summary = client.get("/en/articles/alpha-rules/").content.decode()
+    assert '<h1 id="article-title">Alpha: the rules of collection</h1>' in with_summary
+    assert '<p class="original-title" lang="zh-Hans">阿尔法：催收的规则</p>' in with_summary
+    assert "A test summary in English." in with_summary
+    assert "Above is an English summary; below is the Chinese original." in with_summary
+    assert '<div class="article-body" lang="zh-Hans">' in with_summary
+
+    without = client.get("/en/articles/beta-rights/").content.decode()
+    assert '<h1 id="article-title"><span lang="zh-Hans">贝塔：遇到骚扰怎么办</span></h1>' in without
+    assert "This article is available in Chinese only." in without
+
+    listing = client.get("/en/articles/").content.decode()
+    assert ">Alpha: the rules of collection</a>" in listing
+    chinese = client.get("/articles/alpha-rules/").content.decode()
+    assert "Alpha: the rules" not in chinese and "English summary" not in chinese
+
+
+def test_every_real_article_has_an_english_title_and_summary():
+    from articles.loading import DEFAULT_DIR, read_directory
+
+    _categories, found = read_directory(DEFAULT_DIR)
+    assert found and all(a.title_en and a.summary_en for a in found)

@@ -1,4 +1,4 @@
-"""Every link on the site's pages leads somewhere, in both languages."""
+"""Every link on the site's pages leads somewhere, in every language."""
 
 import re
 from html import unescape
@@ -19,7 +19,7 @@ def demo():
     call_command("sync_articles", verbosity=0)
 
 
-@pytest.mark.parametrize("prefix", ["", "/zh-hant"])
+@pytest.mark.parametrize("prefix", ["", "/zh-hant", "/en"])
 def test_no_internal_link_is_broken(client, demo, prefix):
     agency = Agency.objects.filter(province_id="43", phone_links__isnull=False).first()
     phone = agency.phone_links.first().phone

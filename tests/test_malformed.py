@@ -5,7 +5,8 @@ covered the day it is added."""
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.conf import settings
+from django.urls import LocalePrefixPattern, URLPattern, URLResolver, get_resolver
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,12 @@ def _concrete_paths(patterns=None, prefix="") -> list[str]:
     for entry in patterns if patterns is not None else get_resolver().url_patterns:
         route = str(entry.pattern)
         if isinstance(entry, URLResolver):
-            if not route.startswith(_SKIP_PREFIXES):
+            if isinstance(entry.pattern, LocalePrefixPattern):
+                # The pages, once per language: unprefixed, /zh-hant/…, /en/….
+                for code, _name in settings.LANGUAGES:
+                    language = "" if code == settings.LANGUAGE_CODE else f"{code}/"
+                    paths += _concrete_paths(entry.url_patterns, prefix + language)
+            elif not route.startswith(_SKIP_PREFIXES):
                 paths += _concrete_paths(entry.url_patterns, prefix + route)
             continue
         assert isinstance(entry, URLPattern)
@@ -51,6 +57,7 @@ HOSTILE_QUERIES = [
 def test_the_url_list_covers_the_site():
     for expected in ("/", "/search/", "/phone/x/", "/agencies/x/", "/articles/"):
         assert expected in PATHS
+        assert f"/zh-hant{expected}" in PATHS and f"/en{expected}" in PATHS
 
 
 @pytest.mark.parametrize("path", PATHS)

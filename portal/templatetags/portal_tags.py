@@ -1,10 +1,16 @@
 """Template filters every part of the site uses."""
 
 import datetime
+import re
 
 from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
+
+from portal.i18n import DATA_LANG, is_chinese_page, localized_text
+
+# CJK Unified Ideographs and Extension A: what Chinese text is written in.
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 
 register = template.Library()
 
@@ -30,3 +36,37 @@ def day(value):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     shown = formats.date_format(value, "DATE_FORMAT")
     return format_html('<time datetime="{}">{}</time>', value.isoformat(), shown)
+
+
+@register.simple_tag
+def zh(value):
+    """Text from the data (an agency's name, an address): marked as Chinese on a page
+    in another language, as it is on Chinese pages."""
+    if value in (None, ""):
+        return ""
+    if is_chinese_page():
+        return value
+    return format_html('<span lang="{}">{}</span>', DATA_LANG, value)
+
+
+@register.simple_tag
+def localized(obj, field, plain=False):
+    """`obj.<field>_en` on English pages where there is one, else `obj.<field>` via zh.
+
+    For data that has an English form beside the Chinese: an article's title
+    and summary, a category's name, a province's name. `plain`: no markup, for
+    <title> and <meta> (which cannot mark a language).
+    """
+    value = localized_text(obj, field)
+    if plain or value != getattr(obj, field):
+        return value
+    return zh(value)
+
+
+@register.filter
+def mark_chinese(text):
+    """Marks text that contains Chinese characters as Chinese on a page in another
+    language: for strings assembled elsewhere (breadcrumbs) that may be either."""
+    if not text or is_chinese_page() or not _CJK.search(str(text)):
+        return text
+    return format_html('<span lang="{}">{}</span>', DATA_LANG, text)

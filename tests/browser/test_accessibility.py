@@ -66,10 +66,10 @@ PAGE_TYPES = [
 
 
 # URL prefix of each language, and its <html lang>.
-LANGUAGES = {"": "zh-Hans", "/zh-hant": "zh-Hant"}
+LANGUAGES = {"": "zh-Hans", "/zh-hant": "zh-Hant", "/en": "en"}
 
 
-@pytest.mark.parametrize("prefix", list(LANGUAGES), ids=["zh-hans", "zh-hant"])
+@pytest.mark.parametrize("prefix", list(LANGUAGES), ids=["zh-hans", "zh-hant", "en"])
 @pytest.mark.parametrize("page_type", PAGE_TYPES)
 def test_no_accessibility_violations(page, site, urls, axe, page_type, prefix):
     page.goto(site + prefix + urls[page_type])

@@ -36,6 +36,27 @@ def test_a_pasted_mobile_number_leads_to_its_agency(page, site, sample):
     no_horizontal_scrolling(page)
 
 
+def test_an_english_reader_finds_the_agency_and_reads_its_record(page, site, sample):
+    agency = sample["agency"]
+    page.goto(site + "/en/")
+    page.get_by_label("Caller's number, company name or Unified Social Credit Code").fill(
+        spaced(sample["mobile"])
+    )
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(rf"/en/phone/{sample['mobile']}/$"))
+    expect(page.get_by_text("Where the number range is registered", exact=True)).to_be_visible()
+    page.get_by_role("link", name=agency.name).first.click()
+    expect(page).to_have_url(re.compile(rf"/en/agencies/{agency.uscc}/$"))
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text(agency.name)
+    # The name is marked as Chinese for screen readers and translation tools.
+    expect(heading.locator('span[lang="zh-Hans"]').first).to_have_text(agency.name)
+    expect(page.get_by_role("heading", name="Registration details")).to_be_visible()
+    no_horizontal_scrolling(page)
+    page.get_by_role("navigation", name="Language").get_by_role("link", name="简体中文").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(site)}/agencies/{agency.uscc}/$"))
+
+
 def test_a_name_typed_in_traditional_characters_finds_the_agency(page, site, sample):
     agency = sample["named"]
     traditional = opencc.OpenCC("s2t").convert(agency.name.removesuffix("有限公司"))
@@ -127,6 +148,8 @@ def test_the_number_journey_with_the_keyboard_only(browser, site, sample, viewpo
         "/provinces/hunan/",
         "/zh-hant/search/?q=示例",
         "/zh-hant/provinces/hunan/",
+        "/en/search/?q=示例",
+        "/en/provinces/hunan/",
     ],
 )
 def test_on_a_phone_results_come_first(browser, site, path):
