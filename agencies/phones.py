@@ -188,8 +188,10 @@ def _mainland(key: str, kind: str) -> Phone:
 # then digits with the separators people write between groups.
 _IN_TEXT = re.compile(r"(?<![\d+])(?:\+|00)?\d(?:[ \-–—.·()（）]{0,2}\d){4,19}(?!\d)")
 # A run of digits followed by one of these is an amount, a date or a count
-# ("逾期95000元", "12345笔"), not a number to call.
+# ("逾期95000元", "12345笔"), not a number to call — unless it is as long as a
+# mobile number: "请联系13907310000逾期将……" is a number followed by a word.
 _NOT_A_NUMBER_AFTER = set("元块万千百%％年月日号期天个次笔条")
+_LONGEST_AMOUNT = 10  # digits
 FIND_LIMIT = 20
 
 
@@ -206,7 +208,8 @@ def find_in_text(text: str) -> list[Phone]:
     for match in _IN_TEXT.finditer(text):
         after = text[match.end() : match.end() + 1]
         before = text[match.start() - 1 : match.start()] if match.start() else ""
-        if after in _NOT_A_NUMBER_AFTER or before in ("¥", "$"):
+        digits = sum(char.isdigit() for char in match.group())
+        if (after in _NOT_A_NUMBER_AFTER and digits <= _LONGEST_AMOUNT) or before in ("¥", "$"):
             continue
         number = normalize(match.group())
         if number is None or (number.kind == PhoneKind.SERVICE and number.key.startswith("12")):
