@@ -57,6 +57,11 @@ def _is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\U00020000" <= char <= "\U0003134f"
 
 
+def simplified(text: str) -> str:
+    """Traditional characters as Simplified (OpenCC t2s); nothing else changes."""
+    return _converter.convert(text)
+
+
 def basic_fold(text: str) -> str:
     """Width, script and case folded; only letters and digits kept."""
     text = unicodedata.normalize("NFKC", text or "")
