@@ -1,4 +1,4 @@
-"""The agencies part of the JSON API (/api/v1/search, /agencies, /phones): its router
+"""The agencies part of the JSON API (/api/v1/search, /agencies, /phones, /check): its router
 and response schemas. portal/api.py mounts it; docs/api.md describes it.
 
 The schemas read the same objects the HTML pages show (the AgencyQuerySet, the
@@ -6,8 +6,10 @@ search package, AgencyPhone.objects.for_number()), so the API cannot drift
 from the pages, and they are also what /api/v1/openapi.json says.
 """
 
+import datetime as dt
 from dataclasses import asdict
 from datetime import date, datetime
+from typing import Literal
 
 from ninja import Path, Query, Router
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, computed_field, field_validator
@@ -18,6 +20,7 @@ from portal.paging import Page, PageParams, paginate
 
 from . import phones
 from . import uscc as uscc_lib
+from .check import reading
 from .enums import ActionKind, NameKind, PhoneKind, Status
 from .filters import AgencyListFilter
 from .models import Agency, AgencyPhone
@@ -191,6 +194,61 @@ class AgencyPage(Page[AgencySummary]):
     pass
 
 
+class CheckIn(BaseModel):
+    text: str = Field(
+        description=f"收到的短信、微信消息或通话记录全文，最多 {reading.MAX_TEXT} 字（超出为 413）"
+    )
+    called_at: str | None = Field(
+        None, description="来电或收到消息的时间，HH:MM（24 小时制），可不填", examples=["23:30"]
+    )
+
+
+class CheckPhone(BaseModel):
+    number: str = Field(description="常见写法")
+    key: str = Field(description="规范号码键")
+    kind: PhoneKind
+    region: str = Field(description="号段登记地，不是对方的地址")
+    url: SiteUrl = Field(json_schema_extra={"format": "uri"}, description="号码页")
+    agencies: list[str] = Field(description="名录中使用这个号码的机构的统一社会信用代码")
+
+
+class CheckCode(BaseModel):
+    code: str
+    valid: bool
+    message: str = Field(description="代码有误时说明哪里不对")
+    expected: str | None = Field(description="只有校验位不对时，按前 17 位算出的完整代码")
+    uscc: str | None = Field(description="名录中对应的机构（代码本身或更正后的代码）")
+
+
+class CheckAgency(AgencySummary):
+    # An agency the message led to, with how (set on it by _with_how_found()).
+    found_by: list[Literal["phone", "credit_code", "name"]] = Field(
+        description="怎样找到的：文中的号码、统一社会信用代码或名称"
+    )
+    matched_text: str = Field(description="文中出现的名称原文（按名称找到时）")
+
+
+class CheckSignal(BaseModel):
+    code: str = Field(description="固定代码，如 threat_arrest、third_party_contact")
+    level: Literal["violation", "warning", "info"] = Field(
+        description="violation：可能违反可引用的规则；warning：诈骗或高风险迹象；info：说明"
+    )
+    title: str
+    quote: str = Field(description="触发的原句（night_contact 为所填时间）")
+    message: str = Field(description="规则怎么说、对你意味着什么")
+    sources: list[str] = Field(description="所依据的法规和规定")
+    article_url: SiteUrl = Field(json_schema_extra={"format": "uri"}, description="延伸阅读")
+
+
+class CheckResult(BaseModel):
+    phones: list[CheckPhone]
+    credit_codes: list[CheckCode]
+    agencies: list[CheckAgency]
+    signals: list[CheckSignal]
+    steps: list[str] = Field(description="接下来可以做的事，按信号排列")
+    truncated: bool = Field(description="号码太多，只读了前面的一部分")
+
+
 def _absent_when_none(value) -> bool:
     return value is None
 
@@ -357,3 +415,81 @@ def phone_detail(request, key: str = Path(description="号码，任意写法；�
             "agencies": [link.agency for link in links],
         }
     )
+
+
+def _called_at(raw: str | None) -> dt.time | None:
+    if not raw:
+        return None
+    try:
+        hours, minutes = (int(part) for part in raw.strip().split(":"))
+        return dt.time(hours, minutes)
+    except ValueError:
+        raise ApiError(400, "called_at 应是 HH:MM 形式的时间，例如 23:30。", "called_at") from None
+
+
+def _with_how_found(found: reading.FoundAgency):
+    # CheckAgency reads the agency itself (like LinkedAgency and its link).
+    found.agency.found_by = found.found_by
+    found.agency.matched_text = found.matched_text
+    return found.agency
+
+
+def check_answer(result: reading.Reading) -> CheckResult:
+    """The reading as the API (and its document) words it."""
+    return CheckResult.model_validate(
+        {
+            "phones": [
+                {
+                    "number": found.number.display,
+                    "key": found.number.key,
+                    "kind": found.number.kind,
+                    "region": found.number.region,
+                    "url": found.number.url,
+                    "agencies": found.agencies,
+                }
+                for found in result.phones
+            ],
+            "credit_codes": [
+                {**asdict(code), "expected": code.expected or None, "uscc": code.uscc or None}
+                for code in result.credit_codes
+            ],
+            "agencies": [_with_how_found(found) for found in result.agencies],
+            "signals": [
+                {
+                    "code": signal.rule.code,
+                    "level": signal.rule.level,
+                    "title": signal.rule.title,
+                    "quote": signal.quote,
+                    "message": signal.rule.message,
+                    "sources": signal.rule.sources,
+                    "article_url": signal.article_url,
+                }
+                for signal in result.signals
+            ],
+            "steps": result.steps,
+            "truncated": result.truncated,
+        }
+    )
+
+
+@router.post(
+    "/check",
+    response=responses(CheckResult, also=(413,)),
+    operation_id="checkMessage",
+    url_name="check",
+    summary="检查一条催收消息：其中的号码、代码、机构，以及哪些说法与规则不符",
+    description=(
+        "把收到的短信、微信消息或通话记录全文 POST 过来（JSON），返回其中的电话号码、"
+        "统一社会信用代码、名录中出现的机构，以及与已知说法相符的信号（signals）。"
+        "这是对文字的自动解读，不是法律意见；没有找到登记机构，既不证明对方可信，也不证明不可信。"
+        "文字不保存、不记录、不缓存（Cache-Control: no-store）。"
+    ),
+)
+def check(request, payload: CheckIn):
+    if not payload.text.strip():
+        raise ApiError(400, "text 不能为空：请粘贴收到的消息全文。", "text")
+    if len(payload.text) > reading.MAX_TEXT:
+        raise ApiError(
+            413, f"text 太长：最多 {reading.MAX_TEXT} 字，这里是 {len(payload.text)} 字。", "text"
+        )
+    return check_answer(reading.read(payload.text, _called_at(payload.called_at)))

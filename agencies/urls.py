@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .check import views as check_views
 from .search import views as search_views
 
 app_name = "agencies"
@@ -13,4 +14,5 @@ urlpatterns = [
     path("about/data/", views.AboutDataView.as_view(), name="about-data"),
     path("search/", search_views.search, name="search"),
     path("phone/<str:key>/", search_views.phone_detail, name="phone-detail"),
+    path("check/", check_views.CheckView.as_view(), name="check"),
 ]

@@ -9,7 +9,10 @@ tests/test_api.py checks them):
 
 - read-only: GET and HEAD answer, OPTIONS says what is allowed, any other
   method is 405 with `Allow: GET, HEAD, OPTIONS` (no CSRF page: nothing here
-  changes anything);
+  changes anything). The one exception, `POST /check`, is a POST only
+  because its input — a whole message — is too long and too private for a
+  URL; it changes nothing either, answers POST and OPTIONS only, and is never
+  cached (`Cache-Control: no-store`);
 - every error is the envelope of portal.api_errors, never an HTML page;
 - no cookies, `Access-Control-Allow-Origin: *`: this is open data;
 - JSON in UTF-8 with Chinese as characters, not \\u escapes.
@@ -20,7 +23,7 @@ from functools import cache, wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from django.urls import URLPattern
@@ -35,13 +38,23 @@ from .api_errors import ApiError, from_validation, responses
 from .views import RETRY_AFTER_SECONDS
 
 ALLOW = "GET, HEAD, OPTIONS"
-# Answers to a CORS preflight (OPTIONS); other answers only need Allow-Origin.
-PREFLIGHT = {
-    "Allow": ALLOW,
-    "Access-Control-Allow-Methods": ALLOW,
-    # May be cached for a day: the rules above never change per request.
-    "Access-Control-Max-Age": "86400",
-}
+# Operations (by url_name) that read their input from a POST body.
+POST_OPERATIONS = {"check"}
+ALLOW_POST = "POST, OPTIONS"
+
+
+def preflight(allow: str) -> dict:
+    """Answers to a CORS preflight (OPTIONS); other answers only need Allow-Origin."""
+    return {
+        "Allow": allow,
+        "Access-Control-Allow-Methods": allow,
+        # A JSON body needs its Content-Type allowed across origins.
+        "Access-Control-Allow-Headers": "Content-Type",
+        # May be cached for a day: the rules above never change per request.
+        "Access-Control-Max-Age": "86400",
+    }
+
+
 # Messages for statuses raised by ninja itself (HttpError); 429 comes from its
 # throttling once the next issue turns that on.
 STATUS_MESSAGES = {429: "请求太频繁，请稍后再试。", 503: "服务暂时不可用，请稍后再试。"}
@@ -65,7 +78,12 @@ class PortalApi(NinjaAPI):
     def urls(self):
         patterns, app_name, namespace = super().urls
         wrapped = [
-            URLPattern(p.pattern, self.read_only(p.callback), p.default_args, p.name)
+            URLPattern(
+                p.pattern,
+                self.read_only(p.callback, posted=p.name in POST_OPERATIONS),
+                p.default_args,
+                p.name,
+            )
             for p in patterns
         ]
         return wrapped, app_name, namespace
@@ -73,36 +91,44 @@ class PortalApi(NinjaAPI):
     def error_response(self, request, error: ApiError) -> HttpResponse:
         return self.create_response(request, error.body(), status=error.status)
 
-    def read_only(self, view):
+    def read_only(self, view, posted: bool = False):
         """The method rule, CORS and JSON 404s around one of ninja's views.
 
         Ninja answers an undeclared method with a plain-text 405 and routes HEAD
         nowhere; its root view raises Http404 outside any operation. Wrapping its
         URL patterns keeps those rules in this one place, for every path.
+        `posted`: the operation takes a POST body (POST_OPERATIONS).
         """
+        allow, methods = (ALLOW_POST, ("POST",)) if posted else (ALLOW, ("GET", "HEAD"))
 
         @wraps(view)
         def read_only_view(request, *args, **kwargs):
             if request.method == "OPTIONS":
-                response = HttpResponse(status=204, headers=PREFLIGHT)
-            elif request.method not in ("GET", "HEAD"):
-                message = f"只支持 GET 请求（以及 HEAD、OPTIONS），不支持 {request.method[:20]}。"
+                response = HttpResponse(status=204, headers=preflight(allow))
+            elif request.method not in methods:
+                first, _, others = allow.partition(", ")
+                others = others.replace(", ", "、")
+                message = f"只支持 {first} 请求（以及 {others}），不支持 {request.method[:20]}。"
                 response = self.error_response(request, ApiError(405, message))
-                response["Allow"] = ALLOW
+                response["Allow"] = allow
             else:
                 response = self.answer(view, request, *args, **kwargs)
             response["Access-Control-Allow-Origin"] = "*"
+            if posted:
+                # The answer repeats what was pasted: no cache may keep it.
+                response["Cache-Control"] = "no-store"
             return response
 
-        # Nothing under /api/v1/ changes anything, and a POST must get its JSON
-        # 405 rather than Django's HTML CSRF page.
+        # Nothing under /api/v1/ changes anything, so no CSRF token is needed,
+        # and a POST must get JSON rather than Django's HTML CSRF page.
         read_only_view.csrf_exempt = True
         return read_only_view
 
     def answer(self, view, request, *args, **kwargs) -> HttpResponse:
         method = request.method
         # HEAD is GET without a body (the server drops it); ninja only routes GET.
-        request.method = "GET"
+        if method == "HEAD":
+            request.method = "GET"
         try:
             return view(request, *args, **kwargs)
         except Http404 as error:
@@ -156,6 +182,8 @@ def http_error(request, error: HttpError):
 
 @api.exception_handler(SuspiciousOperation)
 def bad_request(request, error: SuspiciousOperation):
+    if isinstance(error, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return api.error_response(request, ApiError(413, "请求内容太长。"))
     # E.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS: Django says 400.
     return api.error_response(request, ApiError(400, "请求无效。"))
 

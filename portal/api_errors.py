@@ -49,9 +49,10 @@ class Error(BaseModel):
     error: ErrorDetail
 
 
-def responses(ok) -> dict:
-    """An operation's documented answers: `ok` for 200, the envelope for every error."""
-    return {200: ok, ERROR_STATUSES: Error}
+def responses(ok, also: tuple[int, ...] = ()) -> dict:
+    """An operation's documented answers: `ok` for 200, the envelope for every
+    error (and for `also`, statuses only this operation has, such as 413)."""
+    return {200: ok, (*ERROR_STATUSES, *also): Error}
 
 
 def from_validation(errors: list[dict], query) -> ApiError:

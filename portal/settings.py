@@ -291,6 +291,8 @@ PORTAL_RATE_LIMITS_ENABLED = env_bool("PORTAL_RATE_LIMITS", True)
 PORTAL_RATE_LIMITS = {
     "search": ("/search/", os.environ.get("PORTAL_RATE_LIMIT_SEARCH", "30/60"), ""),
     "phone": ("/phone/", os.environ.get("PORTAL_RATE_LIMIT_SEARCH", "30/60"), ""),
+    # The message check reads a whole message: limited like a search.
+    "check": ("/check/", os.environ.get("PORTAL_RATE_LIMIT_SEARCH", "30/60"), "POST"),
     "api": ("/api/", os.environ.get("PORTAL_RATE_LIMIT_API", "60/60"), ""),
     "login": (
         f"/{PORTAL_ADMIN_PATH}login/",

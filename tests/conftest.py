@@ -144,13 +144,14 @@ def api_spec(client, db) -> dict:
 def api_check(api_spec):
     """api_check(response, path) -> body: the answer is JSON, has no cookies, allows
     any origin, and its body is valid against what /api/v1/openapi.json documents
-    for that path (its GET operation) and that status, formats included.
+    for that path (its `method` operation, GET unless said) and that status,
+    formats included.
 
     path=None (a path no operation serves) checks against the error envelope.
     """
     registry = Registry().with_resource("urn:api", DRAFT202012.create_resource(closed(api_spec)))
 
-    def check(response, path: str | None) -> dict:
+    def check(response, path: str | None, method: str = "get") -> dict:
         assert response["Content-Type"] == "application/json", response["Content-Type"]
         assert response["Access-Control-Allow-Origin"] == "*"
         assert not response.cookies
@@ -160,8 +161,10 @@ def api_check(api_spec):
             pointer = "/components/schemas/Error"
         else:
             escaped = path.replace("~", "~0").replace("/", "~1")
-            pointer = f"/paths/{escaped}/get/responses/{status}/content/application~1json/schema"
-            assert str(status) in api_spec["paths"][path]["get"]["responses"], (path, status)
+            pointer = (
+                f"/paths/{escaped}/{method}/responses/{status}/content/application~1json/schema"
+            )
+            assert str(status) in api_spec["paths"][path][method]["responses"], (path, status)
         validator = Draft202012Validator(
             {"$ref": f"urn:api#{pointer}"},
             registry=registry,

@@ -42,6 +42,7 @@ def test_every_api_path_and_parameter_is_in_docs(api_spec):
     for path, item in api_spec["paths"].items():
         # /api/v1/agencies/{uscc} is written /api/v1/agencies/<uscc> in the docs.
         written = path.replace("{", "<").replace("}", ">")
-        assert f"GET {written}" in docs, f"{path} missing from docs/api.md"
-        for parameter in item["get"].get("parameters", []):
+        (method,) = item  # one operation per path
+        assert f"{method.upper()} {written}" in docs, f"{path} missing from docs/api.md"
+        for parameter in item[method].get("parameters", []):
             assert f"`{parameter['name']}`" in docs, f"{parameter['name']} ({path}) missing"
