@@ -24,3 +24,5 @@ class AgenciesConfig(AppConfig):
         from . import figures
 
         figures.connect()
+        # Registers the system check on the message check's rules file.
+        from .check import signals  # noqa: F401

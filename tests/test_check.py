@@ -176,6 +176,24 @@ def test_masked_numbers_amounts_and_dates_are_not_numbers(agencies):
     assert result.phones == []
 
 
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("还款账户：收款人：李明，卡号：6222021234567890123，开户行：工商银行。", []),
+        ("【长沙市天心区人民法院】（2026）湘0103民初1234号案件已立案受理。", []),
+        ("我是客服小王，工号1024，本期最低还款额为500元。", []),
+        ("订单号20260305123456789，验证码 482913，身份证430102199001011234", []),
+        ("您的尾号5555的信用卡已逾期。", []),
+        ("请把3000元转到我的个人支付宝13907310000，备注姓名。", ["13907310000"]),
+        ("请于2026-03-05前还款，联系电话：0731－8452 1234 转 8001", ["073184521234"]),
+        ("请拨打021-6888 8888或(010)6512 3456", ["02168888888", "01065123456"]),
+        ("回复TD退订，客服95555", ["95555"]),
+    ],
+)
+def test_what_counts_as_a_number_in_real_messages(text, keys):
+    assert [p.number.key for p in reading.read(text).phones] == keys
+
+
 def test_a_service_number_is_read_and_a_public_hotline_is_not(agencies):
     result = reading.read("请联系95188处理，如有异议可拨打12378投诉。")
     assert [p.number.key for p in result.phones] == ["95188"]
@@ -396,3 +414,14 @@ def test_a_valid_code_not_in_the_directory(agencies):
     code = uscc.with_check_digit("91430100MA4L00001")
     (found,) = reading.read(f"代码 {code}").credit_codes
     assert found.valid and found.uscc == ""
+
+
+def test_manage_py_check_reports_a_broken_rules_file(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    def broken():
+        raise ImproperlyConfigured("signals.yaml: bad")
+
+    monkeypatch.setattr(signals, "rules", broken)
+    (error,) = signals.rules_file_is_valid(None)
+    assert error.id == "agencies.E001" and "signals.yaml" in error.msg

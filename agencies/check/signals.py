@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.links import reverse_one
@@ -111,11 +112,23 @@ def _rule(item: dict, steps: dict[str, str]) -> Rule:
         message=item["message"].strip(),
         patterns=tuple(re.compile(p) for p in item["patterns"]),
         exceptions=tuple(re.compile(p) for p in item.get("except") or ()),
-        sources=tuple(source["title"].strip() for source in item["sources"]),
+        # Several facts often come from one document: each document once.
+        sources=tuple(dict.fromkeys(source["title"].strip() for source in item["sources"])),
         article=item["article"],
         steps=tuple(item["steps"]),
         when=when,
     )
+
+
+@register()
+def rules_file_is_valid(app_configs, **kwargs):
+    """`manage.py check` (and every deploy) fails on a broken signals.yaml,
+    instead of the first message checked."""
+    try:
+        rules()
+    except ImproperlyConfigured as error:
+        return [Error(str(error), id="agencies.E001")]
+    return []
 
 
 def sentences(text: str) -> list[tuple[str, str]]:

@@ -96,3 +96,19 @@ def test_every_page_says_its_language_and_has_one_main(page, site, urls, page_ty
             .map(el => el.outerHTML.slice(0, 80))"""
     )
     assert stray == []
+
+
+@pytest.mark.parametrize("prefix", list(LANGUAGES), ids=["zh-hans", "zh-hant", "en"])
+def test_the_message_check_and_its_result_have_no_violations(page, site, axe, sample, prefix):
+    # The result only exists after a POST: fill the form as a visitor does.
+    page.goto(site + prefix + "/check/")
+    page.locator("textarea").fill(
+        f"【{sample['agency'].name}】再不还钱就上报公安机关立案，通知你单位领导。"
+        f"请联系 {sample['mobile']}。"
+    )
+    page.locator("input[type=time]").fill("23:30")
+    page.locator(".check-form button").click()
+    page.wait_for_selector(".check-result")
+    results = axe.run(page)
+    failing = [v for v in results.response["violations"] if v["impact"] in FAILING_IMPACTS]
+    assert not failing, [(v["id"], v["nodes"][0]["target"]) for v in failing]

@@ -57,6 +57,30 @@ def test_an_english_reader_finds_the_agency_and_reads_its_record(page, site, sam
     expect(page).to_have_url(re.compile(rf"^{re.escape(site)}/agencies/{agency.uscc}/$"))
 
 
+def test_a_pasted_message_is_read_and_leads_to_the_agency(page, site, sample):
+    agency = sample["agency"]
+    page.goto(site + "/")
+    page.get_by_role("link", name="收到短信？粘贴全文检查").click()
+    expect(page).to_have_url(re.compile(r"/check/$"))
+    page.get_by_label("收到的短信、微信消息或通话记录全文").fill(
+        f"【{agency.name}】您的欠款已严重逾期，今日18点前联系{spaced(sample['mobile'])}，"
+        "否则将上报公安机关立案，并通知你的父母和单位领导。"
+    )
+    page.get_by_label("来电或收到消息的时间（可不填）").fill("23:30")
+    page.get_by_role("button", name="检查").click()
+    # The text went in the body: the address is still the bare form's.
+    expect(page).to_have_url(re.compile(r"/check/$"))
+    claims = page.get_by_role("region", name="对方的说法，规则怎么说")
+    expect(claims.get_by_text("可能违规").first).to_be_visible()
+    expect(
+        claims.get_by_role("heading", name=re.compile("以抓人、坐牢、立案相威胁"))
+    ).to_be_visible()
+    expect(claims.get_by_role("heading", name=re.compile("晚上10点到早上8点"))).to_be_visible()
+    no_horizontal_scrolling(page)
+    page.get_by_role("region", name="对方是谁").get_by_role("link", name=agency.name).click()
+    expect(page).to_have_url(re.compile(rf"/agencies/{agency.uscc}/$"))
+
+
 def test_a_name_typed_in_traditional_characters_finds_the_agency(page, site, sample):
     agency = sample["named"]
     traditional = opencc.OpenCC("s2t").convert(agency.name.removesuffix("有限公司"))
