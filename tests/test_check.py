@@ -425,3 +425,13 @@ def test_manage_py_check_reports_a_broken_rules_file(monkeypatch):
     monkeypatch.setattr(signals, "rules", broken)
     (error,) = signals.rules_file_is_valid(None)
     assert error.id == "agencies.E001" and "signals.yaml" in error.msg
+
+
+def test_the_rules_never_use_a_claim_the_fact_sheet_forbids():
+    # The message check states rules as the articles do: the same 勿用说法 list.
+    import re
+
+    from tests.test_articles_content import FORBIDDEN
+
+    text = signals.RULES_FILE.read_text(encoding="utf-8")
+    assert [name for name, pattern in FORBIDDEN.items() if re.search(pattern, text)] == []
