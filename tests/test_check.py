@@ -390,10 +390,22 @@ def test_the_check_is_linked_where_people_arrive(client, agencies):
 
 def test_the_check_is_rate_limited_like_search(client, settings):
     settings.PORTAL_RATE_LIMITS_ENABLED = True
-    from portal import ratelimit
+    settings.PORTAL_RATE_LIMITS = {"check": ("/check/", "2/60", "POST")}
+    for _ in range(2):
+        assert post(client, "请尽快还款").status_code == 200
+    refused = post(client, "请尽快还款")
+    assert refused.status_code == 429 and "请求太频繁" in refused.content.decode()
+    assert client.get("/check/").status_code == 200  # the empty form costs nothing
+    assert post(client, "请尽快还款", "").status_code == 429
+    # The page in another language is the same page.
+    assert client.post("/en/check/", {"text": "请尽快还款"}).status_code == 429
+    # The real configuration limits it as search is limited.
+    from portal import settings as portal_settings
 
-    limits = {limit.name: limit for limit in ratelimit.configured_limits()}
-    assert limits["check"].path_prefix == "/check/" and limits["check"].method == "POST"
+    assert (
+        portal_settings.PORTAL_RATE_LIMITS["check"][1]
+        == portal_settings.PORTAL_RATE_LIMITS["search"][1]
+    )
 
 
 def test_the_page_in_other_languages(client, agencies):
