@@ -68,8 +68,9 @@ def test_a_pasted_message_is_read_and_leads_to_the_agency(page, site, sample):
     )
     page.get_by_label("来电或收到消息的时间（可不填）").fill("23:30")
     page.get_by_role("button", name="检查").click()
-    # The text went in the body: the address is still the bare form's.
-    expect(page).to_have_url(re.compile(r"/check/$"))
+    # The text went in the body: the address is the form's, scrolled to the result.
+    expect(page).to_have_url(re.compile(r"/check/#result-heading$"))
+    expect(page.get_by_role("heading", name="检查结果")).to_be_in_viewport()
     claims = page.get_by_role("region", name="对方的说法，规则怎么说")
     expect(claims.get_by_text("可能违规").first).to_be_visible()
     expect(

@@ -26,12 +26,33 @@ def pages(sample):
     }
 
 
+def folder_for(tmp_path) -> Path:
+    return DOCS if os.environ.get("PORTAL_SCREENSHOTS") else tmp_path
+
+
 @pytest.mark.parametrize("name", ["home", "search", "agency", "number", "province", "article"])
 def test_screenshot(page, site, pages, name, tmp_path):
     page.goto(site + pages[name])
-    folder = DOCS if os.environ.get("PORTAL_SCREENSHOTS") else tmp_path
+    folder = folder_for(tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}-{page.viewport_name}.png"
     # The first screen, as a visitor sees it on arrival.
+    page.screenshot(path=path, full_page=False)
+    assert path.stat().st_size > 5_000
+
+
+def test_screenshot_of_a_message_check(page, site, sample, tmp_path):
+    # The result exists only after a POST: paste a message as a visitor does.
+    agency = sample["agency"]
+    page.goto(site + "/check/")
+    page.locator("textarea").fill(
+        f"【{agency.name[:6]}法务部】您的欠款已严重逾期，今日18点前联系{sample['mobile']}，"
+        "否则将上报公安机关立案，并通知你的父母和单位领导。"
+    )
+    page.locator(".check-form button").click()  # lands on #result-heading
+    page.wait_for_selector(".check-result")
+    folder = folder_for(tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"check-{page.viewport_name}.png"
     page.screenshot(path=path, full_page=False)
     assert path.stat().st_size > 5_000
