@@ -34,15 +34,29 @@ def page_types(agency):
     }
 
 
-def test_every_page_type_is_served_in_traditional_characters(client, agency):
-    for name, path in page_types(agency).items():
-        response = client.get("/zh-hant" + path)
+@pytest.mark.parametrize(
+    ("code", "html_lang", "site_name", "conversion_note"),
+    [
+        ("zh-hant", "zh-Hant", "催收查詢", "本頁由簡體中文自動轉換為繁體"),
+        ("en", "en", "Collector lookup", None),
+    ],
+)
+def test_every_page_type_is_served_in_each_language(
+    client, agency, code, html_lang, site_name, conversion_note
+):
+    for name, path in [*page_types(agency).items(), ("message check", "/check/")]:
+        response = client.get(f"/{code}{path}")
         html = response.content.decode()
         assert response.status_code == 200, name
-        assert '<html lang="zh-Hant">' in html, name
-        assert response["Content-Language"] == "zh-hant", name
-        assert "催收查詢" in html and "催收查询" not in html, name  # the UI
-        assert "本頁由簡體中文自動轉換為繁體" in html, name  # and it says what it did
+        assert f'<html lang="{html_lang}">' in html, name
+        assert response["Content-Language"] == code, name
+        assert site_name in html and "催收查询" not in html, name  # the UI
+        assert f'hreflang="{html_lang}" href="http://testserver/{code}' in html, name
+        # Only a converted page says it was converted.
+        assert (conversion_note in html) if conversion_note else ("自动转换" not in html), name
+
+
+def test_traditional_pages_convert_the_data(client, agency):
     record = client.get("/zh-hant" + agency.get_absolute_url()).content.decode()
     assert "長沙鑫達資產管理有限公司" in record  # the data
     assert "長沙市開福區湘江中路" in record
@@ -116,18 +130,6 @@ def test_each_catalogue_is_complete_and_compiled(language):
 
 
 # --- English ---------------------------------------------------------------------
-
-
-def test_every_page_type_is_served_in_english(client, agency):
-    for name, path in page_types(agency).items():
-        response = client.get("/en" + path)
-        html = response.content.decode()
-        assert response.status_code == 200, name
-        assert '<html lang="en">' in html, name
-        assert response["Content-Language"] == "en", name
-        assert "Collector lookup" in html and "催收查询" not in html, name  # the UI
-        assert "本页由简体中文" not in html, name  # no conversion note
-        assert 'hreflang="en" href="http://testserver/en' in html, name
 
 
 def test_english_records_keep_their_chinese_data_under_english_labels(client, agency):
