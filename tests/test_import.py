@@ -291,7 +291,7 @@ def test_one_bad_record_means_nothing_is_written(tmp_path):
 
     assert Agency.objects.count() == 0
     assert f"{path}:2: uscc: 校验位不对" in problems
-    assert f"{path}:2: established_on: 日期格式应为 YYYY-MM-DD，这里是“2020/13/01”" in problems
+    assert f"{path}:2: established_on: 没有这一天：“2020/13/01”。" in problems
     assert failure.startswith("发现 2 个问题（1 条记录有误），没有写入任何数据。")
     assert "--skip-invalid" in failure
 
@@ -392,9 +392,11 @@ GOOD = {"uscc": A, "name": "长沙测试资产管理有限公司"}
         ({"name": "  "}, "name: 机构名称不能为空。"),
         ({"name": "长" * 201}, "name: 太长了：最多 200 个字符，这里有 201 个。"),
         ({"city": 43.5}, "city: 应为文本，这里是数字。"),
+        ({"established_on": "2020/13/01"}, "established_on: 没有这一天：“2020/13/01”。"),
         (
-            {"established_on": "2020/13/01"},
-            "established_on: 日期格式应为 YYYY-MM-DD，这里是“2020/13/01”。",
+            {"established_on": "2020年1月"},
+            "established_on: 日期格式应为 YYYY-MM-DD"
+            "（也可以写 2019/3/5、2019.3.5 或 2019年3月5日），这里是“2020年1月”。",
         ),
         ({"retrieved_on": "2021-02-30"}, "retrieved_on: 没有这一天：“2021-02-30”。"),
         ({"status": "倒闭"}, "status: 不认识的登记状态“倒闭”，可用："),
@@ -485,16 +487,14 @@ def test_every_problem_of_every_record_is_reported(tmp_path):
 def test_csv_problems_name_the_line_where_the_record_starts(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text(
-        f'uscc,name,address,established_on\n{A},甲,"多行\n地址",2020-01-01\n{B},乙,,2020/13/01\n',
+        "uscc,name,address,established_on,source\n"
+        f'{A},甲,"多行\n地址",2020-01-01,来源\n{B},乙,,2020/13/01,来源\n',
         encoding="utf-8",
     )
 
     problems, _ = failed_import(path)
 
-    assert (
-        problems.strip()
-        == f"{path}:4: established_on: 日期格式应为 YYYY-MM-DD，这里是“2020/13/01”。"
-    )
+    assert problems.strip() == f"{path}:4: established_on: 没有这一天：“2020/13/01”。"
 
 
 # --- Files that are not right ------------------------------------------------------------------
@@ -513,22 +513,31 @@ def test_csv_problems_name_the_line_where_the_record_starts(tmp_path):
         ),
         (
             "header.csv",
-            "统一代码,名称\n1,2\n".encode(),
-            ":1: 表头里有不认识的列：“统一代码”、“名称”。",
+            "统一代码,名称,来源\n1,2,3\n".encode(),
+            ":1: 表头里有不认识的列：“统一代码”。",
         ),
-        ("nested.csv", b"uscc,name,clients\n", ":1: CSV 不支持这些列：clients"),
-        ("missing.csv", b"uscc,city\n", ":1: 表头缺少必需的列：name。"),
-        ("short.csv", f"uscc,name,city\n{A},x\n".encode(), ":2: 这一行有 2 列，表头有 3 列。"),
+        (
+            "nested.csv",
+            b"uscc,name,source,clients\n",
+            ":1: CSV 和 .xlsx 表格都不支持这些列：clients",
+        ),
+        ("missing.csv", b"uscc,city,source\n", ":1: 表头缺少必需的列：name（机构名称）。"),
+        (
+            "short.csv",
+            f"uscc,name,city,source\n{A},x\n".encode(),
+            ":2: 这一行有 2 列，表头有 4 列。",
+        ),
         ("empty.jsonl", b"", ": 文件是空的。"),
         ("blank.jsonl", b"\n  \n", ": 文件里没有任何记录。"),
-        ("header-only.csv", b"uscc,name\n", ": 只有表头，没有任何记录。"),
+        ("header-only.csv", b"uscc,name,source\n", ": 只有表头，没有任何记录。"),
         ("garbage.jsonl", bytes(range(256)) * 4, ": 第 1 行有控制字符（如 NUL），这不像文本格式的"),
         (
             "mixed.csv",
             b"uscc,name\n" + "甲".encode() + "乙".encode("gbk") + b"\xff\n",
             ": 无法识别文件编码",
         ),
-        ("data.xlsx", b"PK\x03\x04", ": 不支持的文件类型“.xlsx”"),
+        ("data.xls", b"\xd0\xcf\x11\xe0", ": 不支持旧版 Excel 文件（.xls）"),
+        ("data.txt", b"uscc,name\n", ": 不支持的文件类型“.txt”"),
     ],
 )
 def test_malformed_files_give_a_clear_message(tmp_path, name, content, expected):

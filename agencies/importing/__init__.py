@@ -1,4 +1,5 @@
-"""Reading, checking and writing agency records (JSON Lines or CSV); see docs/import-format.md.
+"""Reading, checking and writing agency records (JSON Lines, CSV or .xlsx); see
+docs/import-format.md.
 
 The pipeline streams: records are read one at a time, checked, and written in
 batches of BATCH_SIZE with a fixed number of queries per batch, so memory stays
@@ -17,29 +18,37 @@ from .checking import (
     PhoneEntry,
     ProvinceResolver,
     capital_in_wan,
+    check_defaults,
     check_record,
     parse_bool,
     parse_date,
     parse_url,
     phone_key,
 )
-from .parallel import PARALLEL_MIN_BYTES, PARALLEL_MIN_RECORDS
-from .reading import (
+from .columns import (
     ACTION_FIELDS,
     CLIENT_FIELDS,
     CSV_FIELDS,
-    CSV_SUFFIXES,
     FIELDS,
+    HEADERS,
+    LIST_FIELDS,
+    PHONE_FIELDS,
+    ColumnMap,
+)
+from .parallel import PARALLEL_MIN_BYTES, PARALLEL_MIN_RECORDS
+from .problems import Problem, os_error_text
+from .reading import (
+    CSV_SUFFIXES,
     JSONL_SUFFIXES,
     LIST_SEPARATOR,
-    PHONE_FIELDS,
-    Problem,
+    LIST_SEPARATORS,
+    XLSX_SUFFIXES,
     RawRecord,
+    ReadOptions,
     check_file,
     detect_encoding,
     estimate_records,
     file_format,
-    os_error_text,
     read_file,
 )
 from .writing import (
@@ -58,21 +67,28 @@ __all__ = [
     "CSV_FIELDS",
     "CSV_SUFFIXES",
     "FIELDS",
+    "HEADERS",
     "JSONL_SUFFIXES",
+    "LIST_FIELDS",
     "LIST_SEPARATOR",
+    "LIST_SEPARATORS",
     "PARALLEL_MIN_BYTES",
     "PARALLEL_MIN_RECORDS",
     "PHONE_FIELDS",
+    "XLSX_SUFFIXES",
     "ActionEntry",
     "CleanRecord",
     "ClientEntry",
+    "ColumnMap",
     "ImportSummary",
     "Interrupted",
     "PhoneEntry",
     "Problem",
     "ProvinceResolver",
     "RawRecord",
+    "ReadOptions",
     "capital_in_wan",
+    "check_defaults",
     "check_file",
     "check_record",
     "detect_encoding",

@@ -20,16 +20,9 @@ from ..enums import ActionKind, NameKind, Status
 from ..models import Agency, AgencyName, AgencyPhone, Client, Province, RegulatoryAction
 from ..search import index as search_index
 from ..search import textnorm
-from .reading import (
-    ACTION_FIELDS,
-    CLIENT_FIELDS,
-    FIELDS,
-    PHONE_FIELDS,
-    InvalidInput,
-    Problem,
-    RawRecord,
-    json_type_name,
-)
+from .columns import ACTION_FIELDS, CLIENT_FIELDS, FIELDS, PHONE_FIELDS
+from .problems import InvalidInput, Problem
+from .reading import RawRecord, json_type_name
 
 # Plain agency text columns; max lengths come from the model so they cannot drift.
 _AGENCY_TEXT = (
@@ -100,6 +93,11 @@ def _scan_unstorable(value, where: str, report) -> None:
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The other ways people write a date: 2019/3/5, 2019.3.5, 2019-3-5, 2019年3月5日.
+_OTHER_DATE = re.compile(
+    r"(\d{4})\s*(?:([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})|年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?)"
+)
+DATE_FORMS = "YYYY-MM-DD（也可以写 2019/3/5、2019.3.5 或 2019年3月5日）"
 
 
 def parse_date(value) -> str | None:
@@ -108,13 +106,20 @@ def parse_date(value) -> str | None:
     text = _text(value)
     if not text:
         return None
-    if not _ISO_DATE.fullmatch(text):
-        raise InvalidInput(f"日期格式应为 YYYY-MM-DD，这里是“{_show(text)}”。")
+    if _ISO_DATE.fullmatch(text):
+        iso = text
+    else:
+        # Full-width digits and punctuation (２０１９／３／５) are the same date.
+        match = _OTHER_DATE.fullmatch(unicodedata.normalize("NFKC", text))
+        if not match:
+            raise InvalidInput(f"日期格式应为 {DATE_FORMS}，这里是“{_show(text)}”。")
+        year, _, month, day, month_zh, day_zh = match.groups()
+        iso = f"{year}-{int(month or month_zh):02d}-{int(day or day_zh):02d}"
     try:
-        date.fromisoformat(text)
+        date.fromisoformat(iso)
     except ValueError:
         raise InvalidInput(f"没有这一天：“{text}”。") from None
-    return text
+    return iso
 
 
 _url_validator = URLValidator(schemes=["http", "https"])
@@ -138,6 +143,32 @@ def parse_url(value) -> str:
         if problem:
             raise InvalidInput(problem)
     return text
+
+
+def check_defaults(defaults: dict) -> tuple[dict, list[Problem]]:
+    """The command's --source, --source-url and --retrieved-on, checked once, as the
+    fields they stand in for; empty ones left out."""
+    parsers = {
+        "source": lambda value: _text(value, _AGENCY_MAX["source"]),
+        "source_url": parse_url,
+        "retrieved_on": parse_date,
+    }
+    clean, problems = {}, []
+    for key, value in defaults.items():
+        if value is None:
+            continue
+        option = "--" + key.replace("_", "-")
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            problems.append(Problem(option, 0, "", "含有不可见的控制字符，请删去。"))
+            continue
+        try:
+            value = parsers[key](value)
+        except InvalidInput as exc:
+            problems.append(Problem(option, 0, "", exc.message))
+            continue
+        if value:
+            clean[key] = value
+    return clean, problems
 
 
 _TRUE = {"true", "1", "yes", "y", "是", "真"}
@@ -239,6 +270,10 @@ class CleanRecord:
     # (name, status, search_index.build(...)) for a clean record: the search
     # index rows of the agency it creates, computed in the checking process.
     search: tuple | None = None
+    sheet: str = ""  # a workbook's sheet: `line` is its row
+
+    def problem(self, field_name: str, message: str) -> Problem:
+        return Problem(self.origin, self.line, field_name, message, self.sheet)
 
 
 _ALLOWED = frozenset(FIELDS)
@@ -254,13 +289,13 @@ def check_record(raw: RawRecord) -> CleanRecord:
     Problems come in the order of the steps below, so a record always gives
     the same list.
     """
-    origin, line, data = raw.origin, raw.line, raw.data
+    origin, line, data, sheet = raw.origin, raw.line, raw.data, raw.sheet
     problems: list[Problem] = list(raw.problems or ())
     if data is None:
-        return CleanRecord(origin, line, "", {}, "", [], [], [], [], problems)
+        return CleanRecord(origin, line, "", {}, "", [], [], [], [], problems, sheet=sheet)
 
     def report(field_name: str, message: str) -> None:
-        problems.append(Problem(origin, line, field_name, message))
+        problems.append(Problem(origin, line, field_name, message, sheet))
 
     if raw.scan:
         _scan_unstorable(data, "", report)
@@ -285,6 +320,7 @@ def check_record(raw: RawRecord) -> CleanRecord:
         actions,
         problems,
         search=None if problems else _search_rows(values, names),
+        sheet=sheet,
     )
 
 
@@ -435,7 +471,7 @@ class ProvinceResolver:
                 # Given wins over the USCC's region: agencies move, codes stay.
                 record.values["province_id"] = self.code(record.province_text)
             except InvalidInput as exc:
-                record.problems.append(Problem(record.origin, record.line, "province", exc.message))
+                record.problems.append(record.problem("province", exc.message))
         elif record.uscc:
             derived = uscc_lib.province_code(record.uscc)
             if self._codes is None:
@@ -444,9 +480,7 @@ class ProvinceResolver:
                 record.derived_province = derived
             else:
                 record.problems.append(
-                    Problem(
-                        record.origin,
-                        record.line,
+                    record.problem(
                         "province",
                         f"统一社会信用代码第3–4位“{derived}”不是省级行政区代码，"
                         "无法推出省份，请填写 province。",

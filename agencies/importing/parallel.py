@@ -14,7 +14,8 @@ from contextlib import contextmanager, suppress
 from django.db import connections
 
 from .checking import ActionEntry, CleanRecord, ClientEntry, PhoneEntry, check_record
-from .reading import Problem, RawRecord
+from .problems import Problem
+from .reading import RawRecord
 
 # Reading and checking take about half as long as writing; for big inputs a
 # forked child does them while this process writes. Records cross the pipe as
@@ -40,15 +41,28 @@ def _pack(item: CleanRecord | Problem) -> tuple:
         [tuple(entry) for entry in item.actions],
         [tuple(problem) for problem in item.problems],
         item.search,
+        item.sheet,
     )
 
 
 def _unpack(packed: tuple) -> CleanRecord | Problem:
     if packed[0] == 1:
         return Problem(*packed[1:])
-    (_, origin, line, code, values, province, names, phones, clients, actions, problems, search) = (
-        packed
-    )
+    (
+        _,
+        origin,
+        line,
+        code,
+        values,
+        province,
+        names,
+        phones,
+        clients,
+        actions,
+        problems,
+        search,
+        sheet,
+    ) = packed
     return CleanRecord(
         origin,
         line,
@@ -61,6 +75,7 @@ def _unpack(packed: tuple) -> CleanRecord | Problem:
         [ActionEntry._make(entry) for entry in actions],
         [Problem._make(problem) for problem in problems],
         search=search,
+        sheet=sheet,
     )
 
 

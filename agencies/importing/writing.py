@@ -1,7 +1,6 @@
 """Writing checked records in batches, and the import entry points that run the pipeline."""
 
 import gc
-import os
 import signal
 import threading
 from collections import defaultdict
@@ -18,7 +17,8 @@ from .. import bulk, dbindexes, figures
 from ..models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
 from ..search import index as search_index
 from ..search.models import SearchEntry
-from .checking import CleanRecord, ProvinceResolver, wan_text
+from .checking import CleanRecord, ProvinceResolver, check_defaults, wan_text
+from .columns import ColumnMap
 from .parallel import (
     PARALLEL_MIN_BYTES,
     PARALLEL_MIN_RECORDS,
@@ -26,7 +26,15 @@ from .parallel import (
     check_each,
     checked_in_child,
 )
-from .reading import Problem, RawRecord, check_file, json_type_name, read_checked_file
+from .problems import Problem
+from .reading import (
+    RawRecord,
+    ReadOptions,
+    check_file,
+    input_size,
+    json_type_name,
+    read_checked_file,
+)
 
 BATCH_SIZE = 2000
 
@@ -713,15 +721,28 @@ def import_files(
     progress: Callable[[int], object] | None = None,
     batch_size: int = BATCH_SIZE,
     parallel: bool | None = None,
+    columns=None,
+    ignore_columns: Iterable[str] = (),
+    sheet: str | None = None,
+    defaults: dict | None = None,
 ) -> ImportSummary:
-    """Import JSON Lines and CSV files, in order, in one transaction.
+    """Import JSON Lines, CSV and .xlsx files, in order, in one transaction.
 
     Every file is checked (exists, type, encoding) before anything is read, so a
-    typo in the last file name costs nothing. Files of PARALLEL_MIN_BYTES or more
-    are read and checked in a child process unless `parallel=False`.
+    typo in the last file name costs nothing; so are the options. Files of
+    PARALLEL_MIN_BYTES or more (a workbook counts its XML) are read and checked
+    in a child process unless `parallel=False`.
+
+    `columns`: a YAML file mapping other headers to fields; `ignore_columns`:
+    headers to leave out; `sheet`: a workbook's sheet (name or number from 1,
+    default the first); `defaults`: {"source", "source_url", "retrieved_on"}
+    for the records that lack them.
     """
+    column_map, problems = ColumnMap.build(columns, ignore_columns)
+    defaults, default_problems = check_defaults(defaults or {})
+    problems += default_problems
     opened = [(path, check_file(path)) for path in paths]
-    problems = [checked for _, checked in opened if isinstance(checked, Problem)]
+    problems += [checked for _, checked in opened if isinstance(checked, Problem)]
     if problems:
         return ImportSummary(
             problems=problems,
@@ -729,12 +750,13 @@ def import_files(
             dry_run=dry_run,
             skip_invalid=skip_invalid,
         )
+    options = ReadOptions(columns=column_map, sheet=sheet, defaults=defaults)
     if parallel is None:
-        parallel = sum(os.path.getsize(path) for path, _ in opened) >= PARALLEL_MIN_BYTES
+        parallel = sum(input_size(path, fmt) for path, (fmt, _) in opened) >= PARALLEL_MIN_BYTES
 
     def items():
         for path, (fmt, encoding) in opened:
-            yield from read_checked_file(path, fmt, encoding)
+            yield from read_checked_file(path, fmt, encoding, options)
 
     return _import(
         items,

@@ -1,9 +1,10 @@
-"""Import agencies from JSON Lines or CSV files; the work is in agencies.importing.
+"""Import agencies from JSON Lines, CSV or .xlsx files; the work is in agencies.importing.
 
 The whole import is one transaction (opened by importing.import_files): a bad
 record, --dry-run, Ctrl-C or SIGTERM leave the database exactly as it was.
 """
 
+import re
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -28,15 +29,45 @@ class _LogProgress:
         pass
 
 
+def _header_list(text: str) -> list[str]:
+    """--ignore-columns "注册号,参保人数": the names, split on either comma."""
+    return [name.strip() for name in re.split(r"[,，]", text) if name.strip()]
+
+
 class Command(BaseCommand):
     help = (
-        "从 JSON Lines（.jsonl）或 CSV 文件导入催收机构，按统一社会信用代码新增或更新。"
-        "格式见 docs/import-format.md。"
+        "从 JSON Lines（.jsonl）、CSV 或 Excel 工作簿（.xlsx）导入催收机构，"
+        "按统一社会信用代码新增或更新。格式见 docs/import-format.md。"
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "files", nargs="+", metavar="FILE", help="要导入的文件（.jsonl 或 .csv）"
+            "files", nargs="+", metavar="FILE", help="要导入的文件（.jsonl、.csv 或 .xlsx）"
+        )
+        parser.add_argument(
+            "--columns",
+            metavar="YAML",
+            help="列名对照文件：一行一个“表头: 字段”，把其他写法的表头对应到导入格式的字段。",
+        )
+        parser.add_argument(
+            "--ignore-columns",
+            metavar="列名",
+            action="append",
+            type=_header_list,
+            default=[],
+            help="不导入的列，多个用逗号分隔（可以写多次）。",
+        )
+        parser.add_argument(
+            "--sheet",
+            help="读 .xlsx 工作簿的哪个工作表：名称或从 1 数起的序号（默认第一个）。",
+        )
+        parser.add_argument(
+            "--source",
+            help="没有写来源的记录用这个来源，如“国家企业信用信息公示系统”。",
+        )
+        parser.add_argument("--source-url", help="没有写来源网址的记录用这个网址。")
+        parser.add_argument(
+            "--retrieved-on", metavar="日期", help="没有写获取日期的记录用这个日期。"
         )
         parser.add_argument(
             "--dry-run",
@@ -58,6 +89,14 @@ class Command(BaseCommand):
                     dry_run=dry_run,
                     skip_invalid=skip_invalid,
                     progress=progress.update if progress else None,
+                    columns=options["columns"],
+                    ignore_columns=[name for names in options["ignore_columns"] for name in names],
+                    sheet=options["sheet"],
+                    defaults={
+                        "source": options["source"],
+                        "source_url": options["source_url"],
+                        "retrieved_on": options["retrieved_on"],
+                    },
                 )
         except KeyboardInterrupt:
             raise CommandError(
