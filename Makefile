@@ -23,7 +23,7 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http clean
+.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-xlsx clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
@@ -36,6 +36,7 @@ help:
 	@echo "make test-replica   the read-replica tests against a streaming replica of it (port $(REPLICA_PORT))"
 	@echo "make lint | format | check | bench"
 	@echo "make bench-http     HTTP load on gunicorn with wrk (BENCH_ARGS=\"--agencies 20000 --db sqlite\")"
+	@echo "make bench-xlsx     import_agencies on a 100,000-row .xlsx workbook, SQLite (BENCH_ARGS=\"--compare-jsonl\")"
 
 # Re-install only when the lock file changes.
 $(VENV)/.installed: requirements.lock
@@ -120,6 +121,10 @@ check: install lint
 
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Fails under 5,000 rows/s (--min-rate); see docs/benchmarks.md.
+bench-xlsx: install
+	$(PY) bench/import_xlsx.py $(BENCH_ARGS)
 
 # Not part of the test run: minutes of load on 127.0.0.1. Needs wrk
 # (apt-get install wrk); see docs/benchmarks.md.
