@@ -296,9 +296,9 @@ def test_one_bad_record_means_nothing_is_written(tmp_path):
     assert "--skip-invalid" in failure
 
 
-def test_a_failed_import_exits_non_zero(tmp_path):
-    path = write_jsonl(tmp_path / "data.jsonl", {"name": "没有代码"})
-    result = subprocess.run(
+def run_dry_import(path, tmp_path) -> subprocess.CompletedProcess:
+    """`manage.py import_agencies --dry-run PATH` in its own process, as an operator runs it."""
+    return subprocess.run(
         [sys.executable, "manage.py", "import_agencies", "--dry-run", str(path)],
         cwd=ROOT,
         capture_output=True,
@@ -311,6 +311,11 @@ def test_a_failed_import_exits_non_zero(tmp_path):
         },
         timeout=60,
     )
+
+
+def test_a_failed_import_exits_non_zero(tmp_path):
+    path = write_jsonl(tmp_path / "data.jsonl", {"name": "没有代码"})
+    result = run_dry_import(path, tmp_path)
     assert result.returncode == 1
     assert f"{path}:1: uscc: 缺少统一社会信用代码。" in result.stderr
     assert "Traceback" not in result.stderr

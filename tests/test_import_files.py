@@ -6,9 +6,6 @@ import csv
 import datetime
 import io
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from dataclasses import replace
 from datetime import date
@@ -25,6 +22,7 @@ from agencies import importing
 from agencies.importing import check_record, parallel, workbook
 from agencies.importing.problems import InvalidInput
 from agencies.models import Agency, Phone
+from tests.test_import import run_dry_import
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
@@ -792,18 +790,7 @@ def test_bad_workbooks_give_a_clear_message(tmp_path, make, expected):
 
 def test_a_corrupt_workbook_exits_non_zero_without_a_traceback(tmp_path):
     path = malformed_sheet_xml(tmp_path / "bad.xlsx")
-    result = subprocess.run(
-        [sys.executable, "manage.py", "import_agencies", "--dry-run", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            "DATABASE_REPLICA_URLS": "",
-        },
-        timeout=60,
-    )
+    result = run_dry_import(path, tmp_path)
     assert result.returncode == 1
     assert f"{path}:Sheet1: 工作表在第" in result.stderr
     assert "Traceback" not in result.stderr
