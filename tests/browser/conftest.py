@@ -15,6 +15,7 @@ other test, so no other test sees it.
 
 import os
 import shutil
+import threading
 import time
 
 import pytest
@@ -56,7 +57,9 @@ def _chromium() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(site):
+    # Depends on `site` so that it closes first: the browser's keep-alive
+    # sockets are gone before the live server stops.
     path = _chromium()
     if path is None:
         message = "Chromium not found: apt-get install chromium (or set PORTAL_CHROMIUM)"
@@ -86,9 +89,24 @@ def site(django_db_setup, django_db_blocker):
         yield server.url
     finally:
         server._live_server_modified_settings.disable()
+        _wait_for_request_threads()
         server.stop()
         with django_db_blocker.unblock():
             _end_server_sessions()
+
+
+def _wait_for_request_threads(timeout: float = 10.0):
+    """Let the live server's request threads finish before it stops.
+
+    They are daemons, so stopping the server does not wait for them; one
+    still closing the browser's last keep-alive connection would then touch
+    the in-memory SQLite connection after the server has handed it back to
+    this thread, and Django raises (a failure of CI on 2026-12-03).
+    """
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _end_server_sessions():
