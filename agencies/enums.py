@@ -116,3 +116,39 @@ class ActionKind(TolerantChoicesMixin, models.TextChoices):
             "严重违法失信": "serious",
             "处罚": "penalty",
         }
+
+
+class ChangeField(models.TextChoices):
+    """What a history entry (models.AgencyChange) changed: a field the agency page
+    shows, named as in the import format. The list fields record one entry per
+    value added (old empty) or removed (new empty)."""
+
+    NAME = "name", _("名称")
+    ENTITY_TYPE = "entity_type", _("企业类型")
+    LEGAL_REPRESENTATIVE = "legal_representative", _("法定代表人")
+    REGISTERED_CAPITAL = "registered_capital", _("注册资本")
+    ESTABLISHED_ON = "established_on", _("成立日期")
+    STATUS = "status", _("登记状态")
+    REGISTRATION_AUTHORITY = "registration_authority", _("登记机关")
+    ADDRESS = "address", _("住所")
+    PROVINCE = "province", _("省份")
+    CITY = "city", _("城市")
+    BUSINESS_SCOPE = "business_scope", _("经营范围")
+    FORMER_NAMES = "former_names", _("曾用名")
+    ALIASES = "aliases", _("对外使用的名称")
+    PHONES = "phones", _("号码")
+    CLIENTS = "clients", _("委托方")
+    ACTIONS = "actions", _("监管记录")
+
+    @classmethod
+    def list_values(cls) -> frozenset[str]:
+        return frozenset({"former_names", "aliases", "phones", "clients", "actions"})
+
+    @classmethod
+    def date_values(cls) -> frozenset[str]:
+        return frozenset({"established_on"})
+
+
+class ChangeVia(models.TextChoices):
+    IMPORT = "import", _("导入")
+    ADMIN = "admin", _("人工更正")

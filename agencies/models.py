@@ -13,7 +13,7 @@ from portal.i18n import is_chinese_page
 from portal.links import reverse_one
 
 from . import uscc as uscc_lib
-from .enums import ActionKind, NameKind, PhoneKind, Status
+from .enums import ActionKind, ChangeField, ChangeVia, NameKind, PhoneKind, Status
 from .search import textnorm
 
 
@@ -380,6 +380,92 @@ class RegulatoryAction(models.Model):
     def identity(self) -> tuple:
         """What makes two imported actions the same record (used to avoid duplicates)."""
         return (self.kind, self.authority, self.decided_on, self.document_number)
+
+
+class AgencyChangeQuerySet(models.QuerySet):
+    def newest_first(self):
+        return self.order_by("-changed_at", "-id")
+
+
+class AgencyChange(models.Model):
+    """One change to a field the agency page shows, as an import or an editor made it.
+
+    Values are text in the import format (dates ISO, the province by name,
+    a phone by its key), so an export can carry them and an import bring them
+    back unchanged. The source is that of the new value: the file's source for
+    an import, the editor's note for a correction in the admin.
+    """
+
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, related_name="changes", db_index=False
+    )
+    field = models.CharField(_("字段"), max_length=30, choices=ChangeField.choices)
+    old_value = models.TextField(_("原值"), blank=True)
+    new_value = models.TextField(_("新值"), blank=True)
+    changed_at = models.DateTimeField(_("变更时间"))
+    via = models.CharField(_("方式"), max_length=10, choices=ChangeVia.choices)
+    source = models.CharField(_("新值来源"), max_length=500, blank=True)
+    source_url = models.URLField(_("来源网址"), max_length=500, blank=True)
+    retrieved_on = models.DateField(_("获取日期"), null=True, blank=True)
+    # Who made a correction in the admin; kept for staff, never shown publicly.
+    editor = models.CharField(_("编辑"), max_length=150, blank=True)
+
+    objects = AgencyChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("变更记录")
+        verbose_name_plural = _("变更记录")
+        indexes = [
+            # The agency page's 变更记录, newest first, read off the index.
+            models.Index(fields=["agency", "-changed_at", "-id"], name="agencychange_agency"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_field_display()}: {self.old_value} → {self.new_value}"
+
+    @property
+    def is_date(self) -> bool:
+        return self.field in ChangeField.date_values()
+
+    @property
+    def is_list(self) -> bool:
+        return self.field in ChangeField.list_values()
+
+
+class SuppressedPhoneQuerySet(models.QuerySet):
+    def keys(self) -> set[str]:
+        return set(self.values_list("key", flat=True))
+
+    def covers(self, key: str) -> bool:
+        return self.filter(key=key).exists()
+
+
+class SuppressedPhone(models.Model):
+    """A number its owner asked us not to show (agencies.suppression).
+
+    While it is listed, no page, API answer or export shows it and no import
+    adds it back. What was shown about it is kept in `held`, out of public
+    reach, so that lifting the suppression (a mistake, a withdrawn request)
+    puts it back as it was.
+    """
+
+    key = models.CharField(_("号码键"), max_length=32, unique=True)
+    reason = models.TextField(_("原因"))
+    requested_by = models.CharField(
+        _("经办人"), max_length=150, help_text=_("谁处理了这个请求（员工姓名或账号）。")
+    )
+    created_at = models.DateTimeField(_("屏蔽时间"), auto_now_add=True)
+    held = models.JSONField(_("暂存的号码记录"), default=dict, blank=True, editable=False)
+
+    objects = SuppressedPhoneQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("屏蔽号码")
+        verbose_name_plural = _("屏蔽号码")
+
+    def __str__(self):
+        return self.key
 
 
 # --- Figures kept up to date when data changes (agencies.figures) ----------------------------

@@ -22,7 +22,15 @@ from hypothesis import strategies as st
 
 from agencies import importing, phones, uscc
 from agencies.importing import parallel
-from agencies.models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
+from agencies.models import (
+    Agency,
+    AgencyChange,
+    AgencyName,
+    AgencyPhone,
+    Client,
+    Phone,
+    RegulatoryAction,
+)
 from agencies.search import index as search_index
 from tests.factories import add_phone, make_agency
 
@@ -74,7 +82,7 @@ def snapshot() -> dict:
 def test_jsonl_import_stores_every_fact():
     out, err = run_import(DATA / "agencies.jsonl")
 
-    assert out.strip() == "导入完成：新增 3 条，更新 0 条，未变 0 条，跳过 0 条。"
+    assert out.strip() == "导入完成：新增 3 条，更新 0 条，未变 0 条，有误 0 条。"
     assert err == ""
     a = Agency.objects.get(uscc=A)
     assert a.name == "长沙测试资产管理有限公司"
@@ -172,7 +180,7 @@ def test_importing_the_same_file_twice_changes_nothing():
 
     out, _ = run_import(DATA / "agencies.jsonl")
 
-    assert out.strip() == "导入完成：新增 0 条，更新 0 条，未变 3 条，跳过 0 条。"
+    assert out.strip() == "导入完成：新增 0 条，更新 0 条，未变 3 条，有误 0 条。"
     assert snapshot() == before
     assert dict(Agency.objects.values_list("uscc", "updated_at")) == stamps
 
@@ -343,7 +351,7 @@ def test_skip_invalid_writes_the_rest(tmp_path):
 
     out, err = run_import(path, "--skip-invalid")
 
-    assert out.strip() == "导入完成：新增 2 条，更新 0 条，未变 0 条，跳过 1 条。"
+    assert out.strip() == "导入完成：新增 2 条，更新 0 条，未变 0 条，有误 1 条（已跳过 1 条）。"
     assert f"{path}:2: uscc:" in err
     assert set(Agency.objects.values_list("uscc", flat=True)) == {A, C}
 
@@ -355,10 +363,16 @@ def test_dry_run_reports_and_writes_nothing():
 
     out, _ = run_import(DATA / "more.jsonl", "--dry-run")
 
-    assert out.strip() == (
-        "试运行，没有写入数据库。正式导入将会：新增 1 条，更新 2 条，未变 0 条，跳过 0 条。"
-    )
+    assert out.strip().splitlines() == [
+        "试运行，没有写入数据库。正式导入将会：新增 1 条，更新 2 条，未变 0 条，有误 0 条。",
+        "更新的字段：监管记录 1 条，城市 1 条，曾用名 1 条，号码 1 条。",
+        "  91430100TE00090018 长沙测试资产管理有限公司：号码 新增“4000001234”；"
+        "曾用名 新增“长沙测试投资有限公司”；"
+        "监管记录 新增“行政处罚 2025-01-10 长沙市市场监督管理局 测〔2025〕7号”",
+        "  91440100TE0009004M 广州测试商务服务有限公司：城市 新增“广州市”",
+    ]
     assert snapshot() == before
+    assert not AgencyChange.objects.exists()
     assert Agency.objects.get(uscc=C).city == ""
 
 

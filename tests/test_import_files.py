@@ -161,7 +161,7 @@ def test_a_chinese_header_file_imports_as_the_same_jsonl_record(tmp_path, name, 
 
     out, err = run_import(path)
 
-    assert out.strip() == "导入完成：新增 1 条，更新 0 条，未变 0 条，跳过 0 条。"
+    assert out.strip() == "导入完成：新增 1 条，更新 0 条，未变 0 条，有误 0 条。"
     assert err == ""
     from_table = export()
     Agency.objects.all().delete()
@@ -623,7 +623,7 @@ def test_importing_the_same_workbook_twice_changes_nothing(tmp_path):
 
     out, _ = run_import(path)
 
-    assert out.strip() == "导入完成：新增 0 条，更新 0 条，未变 1 条，跳过 0 条。"
+    assert out.strip() == "导入完成：新增 0 条，更新 0 条，未变 1 条，有误 0 条。"
 
 
 @pytest.mark.django_db

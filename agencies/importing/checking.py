@@ -1,11 +1,12 @@
 """Checking one record: field parsers, check_record() and ProvinceResolver."""
 
+import dataclasses
 import re
 import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
@@ -13,14 +14,23 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils import timezone
 
 from .. import phones as phones_lib
 from .. import uscc as uscc_lib
-from ..enums import ActionKind, NameKind, Status
-from ..models import Agency, AgencyName, AgencyPhone, Client, Province, RegulatoryAction
+from ..enums import ActionKind, ChangeField, ChangeVia, NameKind, Status
+from ..models import (
+    Agency,
+    AgencyChange,
+    AgencyName,
+    AgencyPhone,
+    Client,
+    Province,
+    RegulatoryAction,
+)
 from ..search import index as search_index
 from ..search import textnorm
-from .columns import ACTION_FIELDS, CLIENT_FIELDS, FIELDS, PHONE_FIELDS
+from .columns import ACTION_FIELDS, CLIENT_FIELDS, FIELDS, HISTORY_FIELDS, PHONE_FIELDS
 from .problems import InvalidInput, Problem
 from .reading import RawRecord, json_type_name
 
@@ -254,6 +264,13 @@ class ActionEntry(NamedTuple):
     given: dict
 
 
+class HistoryEntry(NamedTuple):
+    """A history entry as an export wrote it (models.AgencyChange), to be kept as it is."""
+
+    identity: tuple  # (field, old, new, changed_at in UTC ISO text)
+    values: dict  # AgencyChange attname -> value, changed_at and retrieved_on as ISO text
+
+
 @dataclass(slots=True)
 class CleanRecord:
     origin: str
@@ -266,6 +283,7 @@ class CleanRecord:
     clients: list[ClientEntry]
     actions: list[ActionEntry]
     problems: list[Problem]
+    history: list[HistoryEntry] = dataclasses.field(default_factory=list)
     derived_province: str = ""  # from the USCC; used only when the agency is new
     # (name, status, search_index.build(...)) for a clean record: the search
     # index rows of the agency it creates, computed in the checking process.
@@ -280,6 +298,7 @@ _ALLOWED = frozenset(FIELDS)
 _PHONE_ALLOWED = frozenset(PHONE_FIELDS)
 _CLIENT_ALLOWED = frozenset(CLIENT_FIELDS)
 _ACTION_ALLOWED = frozenset(ACTION_FIELDS)
+_HISTORY_ALLOWED = frozenset(HISTORY_FIELDS)
 
 
 def check_record(raw: RawRecord) -> CleanRecord:
@@ -308,6 +327,7 @@ def check_record(raw: RawRecord) -> CleanRecord:
     phones = _entries(data, "phones", _phone, attrgetter("key"), report)
     clients = _entries(data, "clients", _client, attrgetter("name"), report)
     actions = _entries(data, "actions", _action, attrgetter("identity"), report)
+    history = _entries(data, "history", _history, attrgetter("identity"), report)
     return CleanRecord(
         origin,
         line,
@@ -319,6 +339,7 @@ def check_record(raw: RawRecord) -> CleanRecord:
         clients,
         actions,
         problems,
+        history,
         search=None if problems else _search_rows(values, names),
         sheet=sheet,
     )
@@ -621,3 +642,76 @@ def _action(item, where: str, report) -> ActionEntry | None:
         (kind.value, identity["authority"], identity["decided_on"], identity["document_number"]),
         given,
     )
+
+
+_HISTORY_MAX = {
+    "source": _max_length(AgencyChange, "source"),
+    "editor": _max_length(AgencyChange, "editor"),
+}
+
+
+def parse_datetime(value) -> str:
+    """An ISO 8601 moment, as exports write them, in UTC; one without a zone is the site's
+    time. Text, like every value a checked record holds (see parallel: they cross a pipe
+    as marshal data)."""
+    text = _text(value)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"应为 ISO 8601 时间，如“2026-03-05T09:30:00+08:00”，这里是“{_show(text)}”。"
+        ) from None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment.astimezone(UTC).isoformat()
+
+
+def _choice(enum, what: str):
+    def parse(value) -> str:
+        text = _text(value)
+        if text not in enum.values:
+            raise InvalidInput(f"不认识的{what}“{_show(text)}”，可用：{'、'.join(enum.values)}。")
+        return text
+
+    return parse
+
+
+_HISTORY_PARSERS = {
+    "field": _choice(ChangeField, "字段"),
+    "old": _text,
+    "new": _text,
+    "changed_at": parse_datetime,
+    "via": _choice(ChangeVia, "方式"),
+    "source": lambda value: _text(value, _HISTORY_MAX["source"]),
+    "source_url": parse_url,
+    "retrieved_on": parse_date,
+}
+_HISTORY_REQUIRED = ("field", "changed_at", "via")
+
+
+def _history(item, where: str, report) -> HistoryEntry | None:
+    """One entry of an exported record's history; every field as the export writes it."""
+    if _object(item, where, _HISTORY_ALLOWED, report) is None:
+        return None
+    for key in _HISTORY_REQUIRED:
+        if item.get(key) in (None, ""):
+            report(f"{where}.{key}", "缺少这一项。")
+            return None
+    given = _given(item, where, _HISTORY_PARSERS, report)
+    if given is None:
+        return None
+    if not given.get("old") and not given.get("new"):
+        report(where, "原值和新值不能都为空。")
+        return None
+    values = {
+        "field": given["field"],
+        "old_value": given.get("old", ""),
+        "new_value": given.get("new", ""),
+        "changed_at": given["changed_at"],
+        "via": given["via"],
+        "source": given.get("source", ""),
+        "source_url": given.get("source_url", ""),
+        "retrieved_on": given.get("retrieved_on"),
+    }
+    identity = (values["field"], values["old_value"], values["new_value"], values["changed_at"])
+    return HistoryEntry(identity, values)

@@ -39,12 +39,16 @@ FIELDS = (
     "clients",
     "actions",
     "is_sample",
+    "history",
 )
-# clients and actions are lists of objects, which a table's cell cannot hold.
-CSV_FIELDS = tuple(key for key in FIELDS if key not in ("clients", "actions"))
+# clients, actions and history are lists of objects, which a table's cell cannot hold.
+CSV_FIELDS = tuple(key for key in FIELDS if key not in ("clients", "actions", "history"))
 PHONE_FIELDS = ("number", "label", "source", "source_url", "reported_on")
 CLIENT_FIELDS = ("name", "since", "until", "source_url")
 ACTION_FIELDS = ("kind", "authority", "decided_on", "document_number", "summary", "source_url")
+HISTORY_FIELDS = (
+    "field", "old", "new", "changed_at", "via", "source", "source_url", "retrieved_on"
+)  # fmt: skip
 # Fields whose cells hold several values; see reading.LIST_SEPARATORS.
 LIST_FIELDS = frozenset({"former_names", "aliases", "phones"})
 # Dates: a workbook's date cells and serial numbers are read as dates in these.
@@ -73,6 +77,7 @@ FIELD_LABELS = {
     "clients": "委托方",
     "actions": "监管记录",
     "is_sample": "是否示例数据",
+    "history": "变更记录",
 }
 
 # Header → field: the format's own names, then what the national registry

@@ -13,7 +13,14 @@ from contextlib import contextmanager, suppress
 
 from django.db import connections
 
-from .checking import ActionEntry, CleanRecord, ClientEntry, PhoneEntry, check_record
+from .checking import (
+    ActionEntry,
+    CleanRecord,
+    ClientEntry,
+    HistoryEntry,
+    PhoneEntry,
+    check_record,
+)
 from .problems import Problem
 from .reading import RawRecord
 
@@ -42,6 +49,7 @@ def _pack(item: CleanRecord | Problem) -> tuple:
         [tuple(problem) for problem in item.problems],
         item.search,
         item.sheet,
+        [tuple(entry) for entry in item.history],
     )
 
 
@@ -62,6 +70,7 @@ def _unpack(packed: tuple) -> CleanRecord | Problem:
         problems,
         search,
         sheet,
+        history,
     ) = packed
     return CleanRecord(
         origin,
@@ -74,6 +83,7 @@ def _unpack(packed: tuple) -> CleanRecord | Problem:
         [ClientEntry._make(entry) for entry in clients],
         [ActionEntry._make(entry) for entry in actions],
         [Problem._make(problem) for problem in problems],
+        [HistoryEntry._make(entry) for entry in history],
         search=search,
         sheet=sheet,
     )

@@ -3,18 +3,31 @@
 import gc
 import signal
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.models import bump
 
-from .. import bulk, dbindexes, figures
-from ..models import Agency, AgencyName, AgencyPhone, Client, Phone, RegulatoryAction
+from .. import bulk, dbindexes, figures, history
+from ..enums import ChangeField, ChangeVia
+from ..models import (
+    Agency,
+    AgencyChange,
+    AgencyName,
+    AgencyPhone,
+    Client,
+    Phone,
+    Province,
+    RegulatoryAction,
+    SuppressedPhone,
+)
 from ..search import index as search_index
 from ..search.models import SearchEntry
 from .checking import CleanRecord, ProvinceResolver, check_defaults, wan_text
@@ -37,6 +50,8 @@ from .reading import (
 )
 
 BATCH_SIZE = 2000
+# How many updated records a summary describes field by field (the counts cover all).
+DETAILS_KEPT = 1000
 
 
 @dataclass
@@ -51,6 +66,13 @@ class ImportSummary:
     # Records with at least one problem, and problems that concern a whole file.
     invalid: int = 0
     file_errors: int = 0
+    # For updates: how many records changed each field (ChangeField value, or
+    # "history" for entries an exported file brought), and the first
+    # DETAILS_KEPT of them in full: (uscc, name, [(field, old, new), ...]).
+    fields_changed: Counter = field(default_factory=Counter)
+    details: list[tuple[str, str, list]] = field(default_factory=list)
+    # Numbers left out because they are on the suppression list.
+    suppressed: int = 0
 
     @property
     def failed(self) -> bool:
@@ -62,10 +84,46 @@ class ImportSummary:
         return not self.failed and not self.dry_run
 
     def counts(self) -> str:
-        return (
-            f"新增 {self.created} 条，更新 {self.updated} 条，"
-            f"未变 {self.unchanged} 条，跳过 {self.skipped} 条"
-        )
+        text = f"新增 {self.created} 条，更新 {self.updated} 条，未变 {self.unchanged} 条"
+        text += f"，有误 {self.invalid} 条"
+        if self.skipped:
+            text += f"（已跳过 {self.skipped} 条）"
+        return text
+
+    def field_counts(self) -> str:
+        """更新的字段：登记状态 2 条，名称 1 条 — most changed first."""
+        parts = []
+        for key, count in sorted(self.fields_changed.items(), key=lambda kv: (-kv[1], kv[0])):
+            label = "变更记录（文件带入）" if key == "history" else ChangeField(key).label
+            parts.append(f"{label} {count} 条")
+        return "，".join(parts)
+
+    def note_changes(self, uscc: str, name: str, entries: list) -> None:
+        for key in {entry[0] for entry in entries}:
+            self.fields_changed[key] += 1
+        if len(self.details) < DETAILS_KEPT:
+            self.details.append((uscc, name, entries))
+
+    def report_lines(self, limit: int | None) -> list[str]:
+        """The summary as a command prints it: counts, fields, then up to `limit` records."""
+        lines = [str(self)]
+        if self.failed:
+            return lines
+        if self.fields_changed:
+            lines.append(f"更新的字段：{self.field_counts()}。")
+        shown = self.details if limit is None else self.details[:limit]
+        for uscc, name, entries in shown:
+            described = history.describe(e for e in entries if e[0] != "history")
+            brought = sum(1 for e in entries if e[0] == "history")
+            if brought:
+                described += ("；" if described else "") + f"带入变更记录 {brought} 条"
+            lines.append(f"  {uscc} {name}：{described}")
+        hidden = self.updated - len(shown)
+        if hidden > 0:
+            lines.append(f"  ……另有 {hidden} 条更新没有逐条列出（-v 2 列出前 {DETAILS_KEPT} 条）。")
+        if self.suppressed:
+            lines.append(f"按屏蔽名单略过号码 {self.suppressed} 处（见 suppress_phone）。")
+        return lines
 
     def __str__(self):
         if self.failed:
@@ -116,6 +174,21 @@ class _Writers:
         self.name = bulk.Inserter(AgencyName)
         self.client = bulk.Inserter(Client)
         self.action = bulk.Inserter(RegulatoryAction)
+        self.change = bulk.Inserter(AgencyChange)
+
+
+class _Shared:
+    """What every batch of one import consults, read once, when the first batch is
+    written (a file that fails its checks never asks): the numbers owners asked us
+    not to show, and the province names history entries use. A handful of rows."""
+
+    @cached_property
+    def suppressed(self) -> set[str]:
+        return SuppressedPhone.objects.keys()
+
+    @cached_property
+    def province_names(self) -> dict[str, str]:
+        return dict(Province.objects.values_list("code", "name"))
 
 
 class _PhoneIds:
@@ -165,6 +238,7 @@ class _AgencyState:
         "clients",
         "dirty",
         "fields",
+        "history",
         "names",
         "new",
         "phones",
@@ -183,6 +257,7 @@ class _AgencyState:
         self.names: set[tuple[str, str]] = set()
         self.clients: dict[str, dict] = {}
         self.actions: dict[tuple, dict] = {}
+        self.history: set[tuple] = set()
         self.search: tuple | None = None
 
 
@@ -233,11 +308,19 @@ def _stored(records: list[CleanRecord]):
         for record in records:
             row = agencies.get(record.uscc)
             if row is not None:
-                for kind in ("phones", "names", "clients", "actions"):
+                for kind in ("phones", "names", "clients", "actions", "history"):
                     if getattr(record, kind):
                         wanted[kind].add(row["id"])
     children = {kind: defaultdict(dict) for kind in ("phones", "clients", "actions")}
     names = defaultdict(set)
+    histories = defaultdict(set)
+    if wanted["history"]:
+        query = AgencyChange.objects.filter(agency_id__in=wanted["history"])
+        for agency_id, field_name, old, new, changed_at in query.values_list(
+            "agency_id", "field", "old_value", "new_value", "changed_at"
+        ):
+            # As checking.HistoryEntry.identity has it: the moment as UTC ISO text.
+            histories[agency_id].add((field_name, old, new, changed_at.astimezone(UTC).isoformat()))
     if wanted["phones"]:
         query = AgencyPhone.objects.filter(agency_id__in=wanted["phones"]).values(
             "id", "agency_id", "phone__key", "label", "source", "source_url", "reported_on"
@@ -260,7 +343,7 @@ def _stored(records: list[CleanRecord]):
             _as_imported(row, ("decided_on",))
             identity = (row["kind"], row["authority"], row["decided_on"], row["document_number"])
             children["actions"][row["agency_id"]][identity] = row
-    return agencies, children, names
+    return agencies, children, names, histories
 
 
 class _Batch:
@@ -272,11 +355,18 @@ class _Batch:
     whatever its size.
     """
 
-    def __init__(self, records: list[CleanRecord], writers: _Writers, known_phones: _PhoneIds):
+    def __init__(
+        self,
+        records: list[CleanRecord],
+        writers: _Writers,
+        known_phones: _PhoneIds,
+        shared: _Shared,
+    ):
         self.writers = writers
         self.known_phones = known_phones
+        self.shared = shared
         self.now = timezone.now()
-        self.stored, self.children, self.stored_names = _stored(records)
+        self.stored, self.children, self.stored_names, self.stored_history = _stored(records)
         self.phone_ids = known_phones.find(
             {entry.key for record in records for entry in record.phones}
         )
@@ -288,26 +378,76 @@ class _Batch:
         self.new_names: list[tuple[_AgencyState, dict]] = []
         self.new_clients: list[tuple[_AgencyState, dict]] = []
         self.new_actions: list[tuple[_AgencyState, dict]] = []
+        self.new_changes: list[tuple[_AgencyState, dict]] = []
         # Stored child rows the file changed, for UPDATE: {id: (row, changed attnames)}.
         self.changed_links: dict = {}
         self.changed_clients: dict = {}
         self.changed_actions: dict = {}
 
     def merge(self, record: CleanRecord, summary: ImportSummary) -> None:
-        """Apply one record to its agency's rows, and count it as created, updated or unchanged."""
+        """Apply one record to its agency's rows, and count it as created, updated or unchanged.
+
+        Each change to a stored agency becomes a history entry (models.AgencyChange):
+        (field, old, new) here, with the record's provenance once all is merged.
+        """
         state, created = self._state_for(record)
-        changed = False if created else self._overwrite_fields(state, record)
-        changed |= self._merge_phones(state, record)
-        changed |= self._merge_names(state, record)
-        changed |= self._merge_clients(state, record)
-        changed |= self._merge_actions(state, record)
+        # A new agency's first values are not changes: it has no history before this.
+        entries: list | None = None if state.new else []
+        changed = False if created else self._overwrite_fields(state, record, entries)
+        changed |= self._merge_phones(state, record, entries, summary)
+        changed |= self._merge_names(state, record, entries)
+        changed |= self._merge_clients(state, record, entries)
+        changed |= self._merge_actions(state, record, entries)
+        brought = self._merge_history(state, record)
+        changed |= bool(brought)
+        if entries:
+            self._note_history(state, entries)
         if created:
             summary.created += 1
         elif changed:
             state.dirty = True
             summary.updated += 1
+            summary.note_changes(
+                record.uscc, state.row["name"], (entries or []) + [("history", "", "")] * brought
+            )
         else:
             summary.unchanged += 1
+
+    def _note_history(self, state: _AgencyState, entries: list) -> None:
+        """History rows for a stored agency's changes, sourced like the record that made them."""
+        row = state.row
+        for field_name, old, new in entries:
+            change = self.writers.change.row(
+                field=field_name,
+                old_value=old,
+                new_value=new,
+                changed_at=self.now,
+                via=ChangeVia.IMPORT.value,
+                source=row["source"],
+                source_url=row["source_url"],
+                retrieved_on=row["retrieved_on"],
+                editor="",
+            )
+            self.new_changes.append((state, change))
+
+    def _merge_history(self, state: _AgencyState, record: CleanRecord) -> int:
+        """Entries an exported record carries that the agency lacks, kept as they were."""
+        added = 0
+        suppressed = self.shared.suppressed
+        for entry in record.history:
+            values = entry.values
+            if values["field"] == ChangeField.PHONES and (
+                values["old_value"] in suppressed or values["new_value"] in suppressed
+            ):
+                continue
+            if entry.identity in state.history:
+                continue
+            state.history.add(entry.identity)
+            row = self.writers.change.row(editor="", **values)
+            row["changed_at"] = datetime.fromisoformat(values["changed_at"])
+            self.new_changes.append((state, row))
+            added += 1
+        return added
 
     def _state_for(self, record: CleanRecord) -> tuple[_AgencyState, bool]:
         """The record's agency, and whether this record creates it."""
@@ -325,6 +465,7 @@ class _Batch:
         state.names = self.stored_names.get(row["id"], set())
         state.clients = self.children["clients"].get(row["id"], {})
         state.actions = self.children["actions"].get(row["id"], {})
+        state.history = self.stored_history.get(row["id"], set())
         return state, False
 
     def _new_agency(self, record: CleanRecord) -> _AgencyState:
@@ -340,21 +481,33 @@ class _Batch:
         state.search = record.search
         return state
 
-    @staticmethod
-    def _overwrite_fields(state: _AgencyState, record: CleanRecord) -> bool:
+    def _overwrite_fields(self, state: _AgencyState, record: CleanRecord, entries) -> bool:
         """Overwrite the agency fields the record gives; True if any differed."""
         row, changed = state.row, False
+        tracked, names = history.TRACKED_ATTNAMES, self.shared.province_names
         for attr, value in record.values.items():
             if row[attr] != value:
+                if entries is not None and attr in tracked:
+                    old = history.value_text(attr, row[attr], names)
+                    entries.append(
+                        (tracked[attr].value, old, history.value_text(attr, value, names))
+                    )
                 row[attr] = value
                 state.fields.add(attr)
                 changed = True
         return changed
 
-    def _merge_phones(self, state: _AgencyState, record: CleanRecord) -> bool:
-        """Link numbers the agency lacks (and create numbers nobody has); update given evidence."""
+    def _merge_phones(self, state: _AgencyState, record: CleanRecord, entries, summary) -> bool:
+        """Link numbers the agency lacks (and create numbers nobody has); update given evidence.
+
+        Numbers on the suppression list are left out, wherever they come from.
+        """
         row, changed = state.row, False
+        suppressed = self.shared.suppressed
         for entry in record.phones:
+            if entry.key in suppressed:
+                summary.suppressed += 1
+                continue
             link = state.phones.get(entry.key)
             if link is not None:
                 changed |= _update_given(link, entry.given, self.changed_links)
@@ -373,19 +526,23 @@ class _Batch:
             )
             state.phones[entry.key] = link
             self.new_links.append((state, link))
+            if entries is not None:
+                entries.append((ChangeField.PHONES.value, "", entry.key))
             changed = True
         return changed
 
-    def _merge_names(self, state: _AgencyState, record: CleanRecord) -> bool:
+    def _merge_names(self, state: _AgencyState, record: CleanRecord, entries) -> bool:
         changed = False
         for kind, name in record.names:
             if (kind, name) not in state.names:
                 state.names.add((kind, name))
                 self.new_names.append((state, self.writers.name.row(kind=kind, name=name)))
+                if entries is not None:
+                    entries.append((history.NAME_FIELDS[kind].value, "", name))
                 changed = True
         return changed
 
-    def _merge_clients(self, state: _AgencyState, record: CleanRecord) -> bool:
+    def _merge_clients(self, state: _AgencyState, record: CleanRecord, entries) -> bool:
         changed = False
         for entry in record.clients:
             client = state.clients.get(entry.name)
@@ -395,10 +552,12 @@ class _Batch:
             client = self.writers.client.row(name=entry.name, **entry.given)
             state.clients[entry.name] = client
             self.new_clients.append((state, client))
+            if entries is not None:
+                entries.append((ChangeField.CLIENTS.value, "", entry.name))
             changed = True
         return changed
 
-    def _merge_actions(self, state: _AgencyState, record: CleanRecord) -> bool:
+    def _merge_actions(self, state: _AgencyState, record: CleanRecord, entries) -> bool:
         changed = False
         for entry in record.actions:
             action = state.actions.get(entry.identity)
@@ -415,6 +574,10 @@ class _Batch:
             )
             state.actions[entry.identity] = action
             self.new_actions.append((state, action))
+            if entries is not None:
+                entries.append(
+                    (ChangeField.ACTIONS.value, "", history.action_text(*entry.identity))
+                )
             changed = True
         return changed
 
@@ -450,7 +613,7 @@ class _Batch:
         for state, link in self.new_links:
             link["agency_id"] = state.pk
             link["phone_id"] = self.phone_ids[link["phone_id"]]
-        for pending in (self.new_names, self.new_clients, self.new_actions):
+        for pending in (self.new_names, self.new_clients, self.new_actions, self.new_changes):
             for state, child in pending:
                 child["agency_id"] = state.pk
         writers = self.writers
@@ -458,6 +621,7 @@ class _Batch:
         writers.name.insert([child for _, child in self.new_names])
         writers.client.insert([child for _, child in self.new_clients])
         writers.action.insert([child for _, child in self.new_actions])
+        writers.change.insert([child for _, child in self.new_changes])
 
     def update_changed_children(self) -> None:
         _bulk_update(AgencyPhone, self.changed_links)
@@ -485,9 +649,10 @@ def _write_batch(
     writers: _Writers,
     index: search_index.IndexWriter,
     known_phones: _PhoneIds,
+    shared: _Shared,
 ) -> None:
     """Apply one batch with a fixed number of queries, whatever its size."""
-    batch = _Batch(records, writers, known_phones)
+    batch = _Batch(records, writers, known_phones, shared)
     for record in records:
         batch.merge(record, summary)
     batch.insert_new_agencies()
@@ -515,6 +680,7 @@ class _Import:
         self.provinces = ProvinceResolver()
         self.writers = _Writers()
         self.known_phones = _PhoneIds()
+        self.shared = _Shared()
         self.index = search_index.IndexWriter()
         self.bulk_switch = _BulkSwitch(self.index, self.known_phones)
         self.batch: list[CleanRecord] = []
@@ -535,7 +701,9 @@ class _Import:
         """Write what is left; then roll back (failed, or a dry run), or build again
         what a bulk load put off."""
         if self.batch and not self.summary.failed:
-            _write_batch(self.batch, self.summary, self.writers, self.index, self.known_phones)
+            _write_batch(
+                self.batch, self.summary, self.writers, self.index, self.known_phones, self.shared
+            )
         self._report_progress()
         if self.summary.failed or self.summary.dry_run:
             transaction.set_rollback(True)
@@ -567,7 +735,9 @@ class _Import:
 
     def _write_queued(self) -> None:
         if self.batch:
-            _write_batch(self.batch, self.summary, self.writers, self.index, self.known_phones)
+            _write_batch(
+                self.batch, self.summary, self.writers, self.index, self.known_phones, self.shared
+            )
             self.bulk_switch.check(self.summary.created)
             self.batch = []
 
@@ -592,7 +762,9 @@ def _run(
             load.take(item)
         load.finish()
     if summary.failed:
-        summary.created = summary.updated = summary.unchanged = 0
+        summary.created = summary.updated = summary.unchanged = summary.suppressed = 0
+        summary.fields_changed.clear()
+        summary.details.clear()
     return summary
 
 

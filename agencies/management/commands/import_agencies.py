@@ -12,6 +12,9 @@ from django.db import DatabaseError
 
 from agencies import importing
 
+# Updated records listed field by field at the default verbosity.
+DETAILS_SHOWN = 20
+
 
 class _LogProgress:
     """Progress for logs (cron, CI): one line per batch instead of a redrawn bar."""
@@ -72,7 +75,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="只检查文件并报告将会新增、更新多少条，不写入数据库。",
+            help="只检查文件，报告将会新增、更新多少条、哪些字段会变，不写入数据库。",
         )
         parser.add_argument(
             "--skip-invalid",
@@ -121,7 +124,10 @@ class Command(BaseCommand):
         if summary.failed:
             raise CommandError(str(summary))
         if verbosity:
-            self.stdout.write(str(summary))
+            # Which fields changed, record by record: the first few, or (-v 2) all kept.
+            limit = None if verbosity >= 2 else DETAILS_SHOWN
+            for line in summary.report_lines(limit):
+                self.stdout.write(line)
 
     def _progress(self, files, verbosity):
         if self.stderr.isatty() and verbosity:
