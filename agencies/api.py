@@ -21,9 +21,9 @@ from portal.paging import Page, PageParams, paginate
 from . import phones
 from . import uscc as uscc_lib
 from .check import reading
-from .enums import ActionKind, NameKind, PhoneKind, Status
+from .enums import ActionKind, ChangeField, ChangeVia, NameKind, PhoneKind, Status
 from .filters import AgencyListFilter
-from .models import Agency, AgencyPhone
+from .models import Agency, AgencyPhone, SuppressedPhone
 from .search.filters import SearchHitFilter
 from .search.present import search_names
 from .search.understand import InputKind, classify
@@ -117,6 +117,25 @@ class Action(BaseModel):
         return str(self.kind.label)
 
 
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    field: ChangeField = Field(description="变了的字段，用导入格式的字段名")
+    field_label: str = Field(validation_alias="field", description="字段的中文名")
+    old: str = Field(validation_alias="old_value", description="原值；列表新增一项时为空")
+    new: str = Field(validation_alias="new_value", description="新值；删除一项时为空")
+    changed_at: datetime
+    via: ChangeVia = Field(description="import：导入；admin：后台人工更正")
+    source: str = Field(description="新值的来源；人工更正时是编辑的更正说明")
+    source_url: str
+    retrieved_on: date | None
+
+    @field_validator("field_label", mode="before")
+    @classmethod
+    def _label(cls, value):
+        return str(ChangeField(value).label)
+
+
 class AgencyDetail(AgencySummary):
     entity_type: str
     legal_representative: str
@@ -136,6 +155,9 @@ class AgencyDetail(AgencySummary):
     source_url: str
     retrieved_on: date | None
     updated_at: datetime
+    history: list[HistoryEntry] = Field(
+        validation_alias="changes", description="变更记录，最新的在前"
+    )
 
     @field_validator("registered_capital_wan", mode="before")
     @classmethod
@@ -152,7 +174,7 @@ class AgencyDetail(AgencySummary):
     def _aliases(cls, names):
         return [n.name for n in names.all() if n.kind == NameKind.ALIAS]
 
-    @field_validator("phones", "clients", "actions", mode="before")
+    @field_validator("phones", "clients", "actions", "history", mode="before")
     @classmethod
     def _rows(cls, related):
         return related.all()  # prefetched by Agency.objects.for_detail()
@@ -177,6 +199,10 @@ class LinkedAgency(AgencySummary):
 
 
 class PhoneDetail(PhoneInfo):
+    suppressed: bool = Field(
+        default=False,
+        description="号码所有人要求不予显示：此时不给出归属地、运营商和任何机构",
+    )
     shared: bool = Field(description="多家机构使用同一号码")
     count: int = Field(ge=0)
     agencies: list[LinkedAgency]
@@ -395,12 +421,28 @@ def agency_detail(request, uscc: str = Path(description="统一社会信用代�
     operation_id="getPhone",
     url_name="phone",
     summary="一个号码：类型、归属地、原始运营商，以及使用它的机构和来源",
-    description="没有人导入过的号码也有回答（count 为 0）；不是号码的输入是 404。",
+    description=(
+        "没有人导入过的号码也有回答（count 为 0）；不是号码的输入是 404。"
+        "号码所有人要求不予显示的号码：suppressed 为 true，不给出归属地、运营商和机构。"
+    ),
 )
 def phone_detail(request, key: str = Path(description="号码，任意写法；返回中的 key 是规范写法")):
     number = phones.normalize(key)
     if number is None:
         raise ApiError(404, f"“{key[:40]}”不是一个能识别的电话号码。")
+    if SuppressedPhone.objects.covers(number.key):
+        return PhoneDetail.model_validate(
+            {
+                **asdict(number),
+                "region": "",
+                "carrier": "",
+                "kind_label": number.kind_label,
+                "suppressed": True,
+                "shared": False,
+                "count": 0,
+                "agencies": [],
+            }
+        )
     links = list(AgencyPhone.objects.for_number(number.key))
     for link in links:
         # Each row is the agency plus the evidence for this number (LinkedAgency.link),

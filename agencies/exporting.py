@@ -75,6 +75,21 @@ def agency_record(agency: Agency) -> dict:
             for action in agency.actions.all()
         ],
         "is_sample": agency.is_sample,
+        # Newest first, as the page shows it. Not the editor of a correction:
+        # staff names stay in the admin.
+        "history": [
+            {
+                "field": change.field,
+                "old": change.old_value,
+                "new": change.new_value,
+                "changed_at": change.changed_at.isoformat(),
+                "via": change.via,
+                "source": change.source,
+                "source_url": change.source_url,
+                "retrieved_on": _iso(change.retrieved_on),
+            }
+            for change in agency.changes.all()
+        ],
     }
 
 

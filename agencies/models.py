@@ -136,6 +136,10 @@ class AgencyQuerySet(models.QuerySet):
         return self.exclude(city="").values_list("city", flat=True).order_by("city").distinct()
 
 
+# History entries an agency page shows (newest first); the API and exports carry all.
+CHANGES_SHOWN = 50
+
+
 def _record_lists() -> dict:
     """The lists a record shows, in the order it shows them (related name: queryset)."""
     return {
@@ -143,6 +147,7 @@ def _record_lists() -> dict:
         "phone_links": AgencyPhone.objects.select_related("phone").order_by("phone__key"),
         "clients": Client.objects.order_by("name"),
         "actions": RegulatoryAction.objects.order_by("-decided_on", "id"),
+        "changes": AgencyChange.objects.newest_first(),
     }
 
 
@@ -228,11 +233,18 @@ class Agency(models.Model):
         return reverse_one("agencies:agency-detail", "uscc", self.uscc)
 
     def record_lists(self) -> dict[str, list]:
-        """names, phone_links, clients and actions of this one agency, as for_detail()
-        orders them: four plain queries, which for a single record cost about half
+        """names, phone_links, clients, actions and changes of this one agency, as
+        for_detail() orders them: five plain queries, which for a single record cost about half
         of what prefetch_related's machinery does (the record page, issue 11).
         """
-        return {name: list(query.filter(agency=self)) for name, query in _record_lists().items()}
+        lists = {}
+        for name, query in _record_lists().items():
+            query = query.filter(agency=self)
+            if name == "changes":
+                # The page shows the newest; one more tells it there are older ones.
+                query = query[: CHANGES_SHOWN + 1]
+            lists[name] = list(query)
+        return lists
 
     @property
     def status_enum(self) -> Status:
@@ -430,6 +442,20 @@ class AgencyChange(models.Model):
     @property
     def is_list(self) -> bool:
         return self.field in ChangeField.list_values()
+
+    @property
+    def old_shown(self) -> str:
+        return self._shown(self.old_value)
+
+    @property
+    def new_shown(self) -> str:
+        return self._shown(self.new_value)
+
+    def _shown(self, value: str) -> str:
+        """A status in the page's language; anything else as recorded."""
+        if self.field == ChangeField.STATUS and value in Status.values:
+            return str(Status(value).label)
+        return value
 
 
 class SuppressedPhoneQuerySet(models.QuerySet):

@@ -9,7 +9,7 @@ from . import figures
 from . import uscc as uscc_lib
 from .enums import Status
 from .filters import ProvinceAgencyFilter
-from .models import Agency, Province
+from .models import CHANGES_SHOWN, Agency, Province
 
 RECENT_LIMIT = 10
 CITY_FACETS = 30
@@ -115,6 +115,8 @@ class AgencyDetailView(DetailView):
             phone_links=lists["phone_links"],
             clients=lists["clients"],
             actions=lists["actions"],
+            changes=lists["changes"][:CHANGES_SHOWN],
+            older_changes=len(lists["changes"]) > CHANGES_SHOWN,
             status_explanation=Status(agency.status).explanation,
             province_from_code=agency.derived_province_code == agency.province_id,
         )

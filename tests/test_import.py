@@ -71,7 +71,15 @@ def snapshot() -> dict:
     """Row counts of everything an import writes."""
     return {
         model.__name__: model.objects.count()
-        for model in (Agency, AgencyName, Phone, AgencyPhone, Client, RegulatoryAction)
+        for model in (
+            Agency,
+            AgencyName,
+            Phone,
+            AgencyPhone,
+            Client,
+            RegulatoryAction,
+            AgencyChange,
+        )
     }
 
 
@@ -365,7 +373,7 @@ def test_dry_run_reports_and_writes_nothing():
 
     assert out.strip().splitlines() == [
         "试运行，没有写入数据库。正式导入将会：新增 1 条，更新 2 条，未变 0 条，有误 0 条。",
-        "更新的字段：监管记录 1 条，城市 1 条，曾用名 1 条，号码 1 条。",
+        "更新的字段：城市 1 条，曾用名 1 条，号码 1 条，监管记录 1 条。",
         "  91430100TE00090018 长沙测试资产管理有限公司：号码 新增“4000001234”；"
         "曾用名 新增“长沙测试投资有限公司”；"
         "监管记录 新增“行政处罚 2025-01-10 长沙市市场监督管理局 测〔2025〕7号”",

@@ -93,7 +93,10 @@ class ImportSummary:
     def field_counts(self) -> str:
         """更新的字段：登记状态 2 条，名称 1 条 — most changed first."""
         parts = []
-        for key, count in sorted(self.fields_changed.items(), key=lambda kv: (-kv[1], kv[0])):
+        order = {key: n for n, key in enumerate([*ChangeField.values, "history"])}
+        for key, count in sorted(
+            self.fields_changed.items(), key=lambda kv: (-kv[1], order[kv[0]])
+        ):
             label = "变更记录（文件带入）" if key == "history" else ChangeField(key).label
             parts.append(f"{label} {count} 条")
         return "，".join(parts)
@@ -434,7 +437,9 @@ class _Batch:
         """Entries an exported record carries that the agency lacks, kept as they were."""
         added = 0
         suppressed = self.shared.suppressed
-        for entry in record.history:
+        # Exports list the newest first; oldest first here, so that ids (which
+        # break ties between entries of one moment) come out in the same order.
+        for entry in reversed(record.history):
             values = entry.values
             if values["field"] == ChangeField.PHONES and (
                 values["old_value"] in suppressed or values["new_value"] in suppressed
