@@ -13,6 +13,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import get_language
@@ -27,7 +28,12 @@ def absolute_url(request, path: str) -> str:
     be internal), otherwise whatever host the request came in on."""
     if settings.PORTAL_BASE_URL:
         return settings.PORTAL_BASE_URL + path
-    return request.build_absolute_uri(path)
+    try:
+        return request.build_absolute_uri(path)
+    except DisallowedHost:
+        # The 400 page for a Host not in ALLOWED_HOSTS renders links too; asking
+        # for the host again would raise again and turn the 400 into a 500.
+        return path
 
 
 @cache

@@ -76,3 +76,12 @@ def test_hostile_paths_never_cause_a_500(client, path):
             mangled = path.rstrip("/") + f"/{bad}"
         response = client.get(mangled)
         assert response.status_code < 500, (mangled[:80], response.status_code)
+
+
+@pytest.mark.django_db
+def test_a_host_not_allowed_gets_the_400_page_not_a_crash(client):
+    # Django refuses the Host; the error page itself builds absolute links
+    # (hreflang alternates) and must not ask for the refused host again.
+    response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "evil.example" not in response.content.decode()
