@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.i18n import is_chinese_page
 from portal.links import reverse_one
 
+from . import phones
 from . import uscc as uscc_lib
 from .enums import ActionKind, ChangeField, ChangeVia, NameKind, PhoneKind, Status
 from .search import textnorm
@@ -452,9 +453,12 @@ class AgencyChange(models.Model):
         return self._shown(self.new_value)
 
     def _shown(self, value: str) -> str:
-        """A status in the page's language; anything else as recorded."""
+        """A status in the page's language, a number as people write it; the rest as recorded."""
         if self.field == ChangeField.STATUS and value in Status.values:
             return str(Status(value).label)
+        if self.field == ChangeField.PHONES and value:
+            number = phones.normalize(value)
+            return number.display if number else value
         return value
 
 

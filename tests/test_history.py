@@ -85,7 +85,7 @@ def test_the_agency_page_shows_the_changes(client, renamed):
     assert "变更记录" in text
     assert "长沙衡信资产管理有限公司" in text and "湖南衡信商务咨询有限公司" in text
     assert "存续" in text and "注销" in text
-    assert "（新增）" in text and "13907312468" in text
+    assert "（新增）" in text and "139 0731 2468" in text
     assert "企业信用信息公示系统（复核）" in text and "获取于 2026年12月1日" in text
 
 

@@ -173,8 +173,19 @@ def test_docs_describe_every_field():
         *importing.PHONE_FIELDS,
         *importing.CLIENT_FIELDS,
         *importing.ACTION_FIELDS,
+        *importing.HISTORY_FIELDS,
     ):
         assert f"`{key}`" in doc, key
+
+
+@pytest.mark.django_db
+def test_the_docs_change_summary_is_what_the_example_files_print():
+    doc = (ROOT / "docs" / "import-format.md").read_text(encoding="utf-8")
+    shown = doc.split("$ python manage.py import_agencies docs/examples/agencies-update.csv")[1]
+    shown = shown.split("```")[0].strip("\n").splitlines()[1:]
+    run_import(EXAMPLES / "agencies-zh.csv")
+    out, _ = run_import(EXAMPLES / "agencies-update.csv", "--dry-run")
+    assert out.splitlines() == shown
 
 
 # --- Upserts -----------------------------------------------------------------------------------
