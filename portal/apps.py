@@ -14,6 +14,10 @@ PUBLISHED_MODELS = [
     "agencies.AgencyPhone",
     "agencies.Client",
     "agencies.RegulatoryAction",
+    # The agency page's 变更记录, and the list of numbers not shown (a number
+    # with no agency changes its page when it is listed).
+    "agencies.AgencyChange",
+    "agencies.SuppressedPhone",
     "articles.Category",
     "articles.Tag",
     "articles.Article",

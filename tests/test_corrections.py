@@ -253,3 +253,16 @@ def test_a_correction_without_a_note_is_refused(admin_client):
     agency.refresh_from_db()
     assert agency.name == "长沙衡信资产管理有限公司"
     assert not AgencyChange.objects.exists()
+
+
+def test_listing_a_number_nobody_imported_changes_the_data_version(client):
+    from portal.models import current_version
+
+    before = current_version()
+    page = client.get(f"/phone/{KEY}/")
+    assert NEUTRAL not in page.content.decode()
+    suppress()
+    assert current_version() > before  # cached copies and ETags of the page go stale
+    assert NEUTRAL in client.get(f"/phone/{KEY}/").content.decode()
+    call_command("unsuppress_phone", KEY, stdout=io.StringIO())
+    assert NEUTRAL not in client.get(f"/phone/{KEY}/").content.decode()

@@ -208,3 +208,16 @@ def test_agency_page_query_count_does_not_grow_with_history(count_queries, db, t
         run_import(write_jsonl(tmp_path / "n.jsonl", {"uscc": A, "name": f"名称{n}"}))
     assert AgencyChange.objects.count() == 60
     assert count_queries(f"/agencies/{A}/") == small
+
+
+@pytest.mark.django_db
+def test_a_new_retrieval_date_alone_is_an_update_without_history(tmp_path):
+    run_import(write_csv(tmp_path / "first.csv", [HEADERS, FIRST]))
+    later = [*FIRST[:-1], "2026/12/2"]
+    out, _ = run_import(write_csv(tmp_path / "later.csv", [HEADERS, later]))
+    assert out.splitlines() == [
+        "导入完成：新增 0 条，更新 1 条，未变 0 条，有误 0 条。",
+        "更新的字段：只有来源、获取日期等附带信息 1 条。",
+        f"  {A} 长沙衡信资产管理有限公司：只有来源、获取日期等附带信息",
+    ]
+    assert not AgencyChange.objects.exists()

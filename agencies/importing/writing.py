@@ -54,6 +54,13 @@ BATCH_SIZE = 2000
 DETAILS_KEPT = 1000
 
 
+# Summary lines for changes that are not a history field.
+_OTHER_LABELS = {
+    "history": "变更记录（文件带入）",
+    "other": "只有来源、获取日期等附带信息",
+}
+
+
 @dataclass
 class ImportSummary:
     created: int = 0
@@ -93,16 +100,18 @@ class ImportSummary:
     def field_counts(self) -> str:
         """更新的字段：登记状态 2 条，名称 1 条 — most changed first."""
         parts = []
-        order = {key: n for n, key in enumerate([*ChangeField.values, "history"])}
+        order = {key: n for n, key in enumerate([*ChangeField.values, "history", "other"])}
         for key, count in sorted(
             self.fields_changed.items(), key=lambda kv: (-kv[1], order[kv[0]])
         ):
-            label = "变更记录（文件带入）" if key == "history" else ChangeField(key).label
+            label = _OTHER_LABELS.get(key) or ChangeField(key).label
             parts.append(f"{label} {count} 条")
         return "，".join(parts)
 
     def note_changes(self, uscc: str, name: str, entries: list) -> None:
-        for key in {entry[0] for entry in entries}:
+        # No entry: only what has no history changed (the record's source or
+        # retrieval date, a number's label or evidence, a client's dates...).
+        for key in {entry[0] for entry in entries} or {"other"}:
             self.fields_changed[key] += 1
         if len(self.details) < DETAILS_KEPT:
             self.details.append((uscc, name, entries))
@@ -120,6 +129,7 @@ class ImportSummary:
             brought = sum(1 for e in entries if e[0] == "history")
             if brought:
                 described += ("；" if described else "") + f"带入变更记录 {brought} 条"
+            described = described or _OTHER_LABELS["other"]
             lines.append(f"  {uscc} {name}：{described}")
         hidden = self.updated - len(shown)
         if hidden > 0:
