@@ -125,6 +125,44 @@ def test_a_bulk_load_rebuilds_the_indexes_and_counts(monkeypatch, client):
     assert results.count == 10
 
 
+def _watch_bulk(monkeypatch) -> list:
+    went_bulk = []
+    original = search_index.IndexWriter.go_bulk
+    monkeypatch.setattr(
+        search_index.IndexWriter,
+        "go_bulk",
+        lambda self: went_bulk.append(True) or original(self),
+    )
+    return went_bulk
+
+
+@pytest.mark.django_db
+def test_a_first_load_goes_bulk_after_its_first_full_batch(monkeypatch):
+    """Into an empty directory, far below BULK_MIN_CREATED: still built once at the end."""
+    went_bulk = _watch_bulk(monkeypatch)
+    summary = importing.import_records(records(7), batch_size=3)
+    assert summary.created == 7 and went_bulk == [True]
+    assert indexes_exist()
+    assert_counts_consistent()
+
+
+@pytest.mark.django_db
+def test_a_load_into_a_populated_directory_stays_incremental(monkeypatch):
+    monkeypatch.setattr(writing, "BULK_NEARLY_EMPTY", 1)
+    make_agency("既有资产管理有限公司")
+    went_bulk = _watch_bulk(monkeypatch)
+    summary = importing.import_records(records(7), batch_size=3)
+    assert summary.created == 7 and not went_bulk
+    assert_counts_consistent()
+
+
+@pytest.mark.django_db
+def test_a_file_shorter_than_a_batch_never_goes_bulk(monkeypatch):
+    went_bulk = _watch_bulk(monkeypatch)
+    summary = importing.import_records(records(2), batch_size=3)
+    assert summary.created == 2 and not went_bulk
+
+
 def schema_definitions() -> set[tuple]:
     """Every index and foreign key of the app's tables, as the database itself states them.
 
