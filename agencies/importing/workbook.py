@@ -193,8 +193,9 @@ def _number(text: str) -> int | float:
 class SheetCells:
     """Reads the cells of a sheet's XML as it streams in: (row number, values) per row.
 
-    openpyxl opens the workbook and knows which part is which sheet, the shared
-    strings, which styles are dates and the workbook's epoch; this does only
+    openpyxl opens the workbook and knows which part is which sheet, which
+    styles are dates and the workbook's epoch (the shared strings come from
+    read_shared_strings(), through _WorkbookReader); this does only
     what its own sheet reader would, for values alone. That reader builds
     ElementTree elements and openpyxl objects for every cell: with it, reading
     and checking bench/import_xlsx.py's 100,000-row workbook took the checking
