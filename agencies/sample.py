@@ -222,6 +222,21 @@ def generate(seed: int = SEED) -> list[dict]:
                 "clients": [],
                 "actions": [],
             }
+            if record["former_names"]:
+                # The rename that made the former name former, as an import records
+                # it, so that the demo's 变更记录 has something to show.
+                record["history"] = [
+                    {
+                        "field": "name",
+                        "old": record["former_names"][0],
+                        "new": name,
+                        "changed_at": f"{RETRIEVED_ON}T02:00:00+00:00",
+                        "via": "import",
+                        "source": SAMPLE_SOURCE,
+                        "source_url": SAMPLE_URL + "registry",
+                        "retrieved_on": RETRIEVED_ON,
+                    }
+                ]
             if serial % 4 == 1:
                 client = {
                     "name": LENDERS[serial % len(LENDERS)],
