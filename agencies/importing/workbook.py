@@ -67,6 +67,17 @@ def cell_value(value, key: str, epoch: datetime.datetime) -> object:
     return str(value)
 
 
+def _parser(start, end, text):
+    """An expat parser calling these handlers, with the text of an element in one piece."""
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.buffer_size = 1 << 16
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    return parser
+
+
 class _SharedStrings:
     """Reads a workbook's shared-strings table (xl/sharedStrings.xml) with expat.
 
@@ -105,13 +116,7 @@ class _SharedStrings:
             self.strings.append("".join(self.parts).replace("x005F_", ""))
 
     def read(self, source) -> list[str]:
-        parser = expat.ParserCreate()
-        parser.buffer_text = True
-        parser.buffer_size = 1 << 16
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._text
-        parser.ParseFile(source)
+        _parser(self._start, self._end, self._text).ParseFile(source)
         return self.strings
 
 
@@ -223,13 +228,7 @@ class SheetCells:
         self.phonetic = 0
 
     def parser(self):
-        parser = expat.ParserCreate()
-        parser.buffer_text = True
-        parser.buffer_size = 1 << 16
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._text
-        return parser
+        return _parser(self._start, self._end, self._text)
 
     def _start(self, name, attrs):
         tag = _LOCAL_NAMES.get(name) or _local(name)
