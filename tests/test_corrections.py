@@ -138,6 +138,7 @@ def test_unsuppress_puts_back_what_was_shown(agency, client):
     [
         (["suppress_phone", "转分机", "--reason", "x", "--by", "y"], "不是一个能识别的电话号码"),
         (["suppress_phone", NUMBER, "--reason", "  ", "--by", "y"], "请写明原因"),
+        (["suppress_phone", NUMBER], "请写明原因"),
         (["unsuppress_phone", NUMBER], "不在屏蔽名单上"),
     ],
 )

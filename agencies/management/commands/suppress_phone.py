@@ -15,10 +15,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("number", metavar="号码", help="任意写法，如 0731-84521234")
+        # Not required=True: argparse would refuse in English; suppression says it in Chinese.
         parser.add_argument(
             "--reason",
-            required=True,
-            help="原因：谁、哪天、以什么方式提出的请求（只在后台显示）。",
+            help="必填。原因：谁、哪天、以什么方式提出的请求（只在后台显示）。",
         )
         parser.add_argument("--by", help="经办人（默认：当前系统用户名）。")
 
