@@ -5,9 +5,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from agencies import exporting, importing
+from portal.commands import BaseCommand
 
 
 class Command(BaseCommand):

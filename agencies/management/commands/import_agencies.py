@@ -7,10 +7,11 @@ record, --dry-run, Ctrl-C or SIGTERM leave the database exactly as it was.
 import re
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import DatabaseError
 
 from agencies import importing
+from portal.commands import BaseCommand
 
 # Updated records listed field by field at the default verbosity.
 DETAILS_SHOWN = 20

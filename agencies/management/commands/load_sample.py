@@ -1,8 +1,9 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from agencies import importing, sample
 from agencies.models import Agency
+from portal.commands import BaseCommand
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 """Recompute the name-search index (after a change to agencies.search.textnorm)."""
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agencies.search import index as search_index
+from portal.commands import BaseCommand
 from portal.models import bump
 
 

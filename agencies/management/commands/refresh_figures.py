@@ -1,9 +1,9 @@
 """Recount the figures the pages show (agencies.figures), e.g. after a bulk SQL fix."""
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from agencies import figures
+from portal.commands import BaseCommand
 from portal.models import bump
 
 

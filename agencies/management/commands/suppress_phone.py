@@ -2,9 +2,10 @@
 
 import getpass
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from agencies import suppression
+from portal.commands import BaseCommand
 
 
 class Command(BaseCommand):

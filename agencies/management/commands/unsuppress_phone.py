@@ -1,8 +1,9 @@
 """Lift a suppression made by suppress_phone; the work is in agencies.suppression."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from agencies import suppression
+from portal.commands import BaseCommand
 
 
 class Command(BaseCommand):

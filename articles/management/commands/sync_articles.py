@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from articles.loading import DEFAULT_DIR, SyncError, sync
+from portal.commands import BaseCommand
 
 
 class Command(BaseCommand):

@@ -8,8 +8,9 @@ next `make messages`.
 """
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from portal.commands import BaseCommand
 from portal.i18n import traditional
 
 CATALOGUE = settings.BASE_DIR / "locale" / "zh_Hant" / "LC_MESSAGES" / "django.po"
