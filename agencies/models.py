@@ -431,6 +431,14 @@ class AgencyChange(models.Model):
         indexes = [
             # The agency page's 变更记录, newest first, read off the index.
             models.Index(fields=["agency", "-changed_at", "-id"], name="agencychange_agency"),
+            # suppress_phone: the entries that name a number, without reading the
+            # whole history (only number entries are in these, and they are short).
+            models.Index(
+                fields=["new_value"], condition=Q(field="phones"), name="agencychange_phone_new"
+            ),
+            models.Index(
+                fields=["old_value"], condition=Q(field="phones"), name="agencychange_phone_old"
+            ),
         ]
 
     def __str__(self):

@@ -11,7 +11,6 @@ The commands `suppress_phone` / `unsuppress_phone` and the admin both come here.
 """
 
 from django.db import transaction
-from django.db.models import Q
 
 from . import phones
 from .enums import ChangeField
@@ -38,9 +37,14 @@ def _iso(value) -> str | None:
 
 
 def _changes_naming(key: str):
-    return AgencyChange.objects.filter(field=ChangeField.PHONES).filter(
-        Q(old_value=key) | Q(new_value=key)
-    )
+    """History entries that name the number: two lookups, each one seek in its partial
+    index (an OR of the two columns made SQLite and PostgreSQL read all of one)."""
+    numbers = AgencyChange.objects.filter(field=ChangeField.PHONES)
+    ids = {
+        *numbers.filter(new_value=key).values_list("id", flat=True),
+        *numbers.filter(old_value=key).values_list("id", flat=True),
+    }
+    return AgencyChange.objects.filter(id__in=ids)
 
 
 @transaction.atomic
