@@ -27,7 +27,7 @@ def test_every_command_of_ours_uses_the_chinese_base():
 @pytest.mark.parametrize("name", OURS)
 def test_an_unknown_option_is_said_in_chinese(name):
     # Commands with a required argument complain about that first; either way, in Chinese.
-    with pytest.raises(CommandError, match="不认识的参数：--no-such-option。|缺少必填的参数"):
+    with pytest.raises(CommandError, match=r"不认识的参数：--no-such-option。|缺少必填的参数"):
         call_command(name, "--no-such-option")
 
 
