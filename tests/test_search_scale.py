@@ -219,11 +219,13 @@ def test_a_bulk_load_builds_indexes_and_keys_again_exactly_as_declared(monkeypat
         ),
     ]
     monkeypatch.setattr(Agency._meta, "indexes", [*Agency._meta.indexes, *declared])
+    # Partial indexes the app already has (the history's number entries).
+    conditional = sum("WHERE" in (row[-1] or "") for row in schema_definitions())
     editor = connection.schema_editor()  # not entered: SQLite's refuses inside atomic()
     for index in declared:
         editor.add_index(Agency, index)
     before = schema_definitions()
-    assert sum("WHERE" in (row[-1] or "") for row in before) == 2
+    assert sum("WHERE" in (row[-1] or "") for row in before) == conditional + 2
     dropped, dropped_keys = [], []
     drop, drop_foreign_keys = dbindexes.drop, dbindexes.drop_foreign_keys
     monkeypatch.setattr(
