@@ -209,11 +209,15 @@ class Matches:
     partial: bool = False
 
 
+# No match, with the annotation every Matches.queryset has.
+_NOTHING = SearchToken.objects.none().annotate(search_rank=F("rank"))
+
+
 def matching(folded: str, province: str = "", statuses=()) -> Matches:
     """The agencies whose names match `folded` (see the module docstring)."""
     alternatives = plan(folded)
     if not alternatives:
-        return Matches(SearchToken.objects.none())
+        return Matches(_NOTHING)
     gram = _single_gram(alternatives)
     if gram is None:
         conds = [cond for alt in alternatives for cond in alt.conds]
@@ -222,7 +226,7 @@ def matching(folded: str, province: str = "", statuses=()) -> Matches:
         # text, or initials no name has. What is left is often one pinyin gram.
         alternatives = [a for a in alternatives if all(counts[c] for c in a.conds)]
         if not alternatives:
-            return Matches(SearchToken.objects.none())
+            return Matches(_NOTHING)
         gram = _single_gram(alternatives)
     if gram is not None:
         # The fast path: the gram's own rows are one per agency and carry the
