@@ -146,7 +146,8 @@ class AgencyAdmin(admin.ModelAdmin):
         for obj, _fields in formset.changed_objects:
             field, value = _item_text(obj)
             old_field, old = old_texts.get(obj.pk, (field, ""))
-            if old != value:
+            # A name moved from former name to alias is a change too: compare both.
+            if (old_field, old) != (field, value):
                 entries.append((old_field, old, ""))
                 entries.append((field, "", value))
 

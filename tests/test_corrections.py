@@ -267,3 +267,25 @@ def test_listing_a_number_nobody_imported_changes_the_data_version(client):
     assert NEUTRAL in client.get(f"/phone/{KEY}/").content.decode()
     call_command("unsuppress_phone", KEY, stdout=io.StringIO())
     assert NEUTRAL not in client.get(f"/phone/{KEY}/").content.decode()
+
+
+def test_moving_a_name_from_former_to_alias_in_the_admin_is_recorded(admin_client):
+    from agencies.models import AgencyName
+
+    agency = make_agency("长沙衡信资产管理有限公司")
+    name = AgencyName.objects.create(agency=agency, name="衡信法务部", kind="former")
+    data = _change_form(agency, change_note="据该公司来函：这是对外名称，不是曾用名")
+    data.update(
+        {
+            "names-TOTAL_FORMS": "1",
+            "names-INITIAL_FORMS": "1",
+            "names-0-id": str(name.pk),
+            "names-0-agency": str(agency.pk),
+            "names-0-name": "衡信法务部",
+            "names-0-kind": "alias",
+        }
+    )
+    response = admin_client.post(f"/admin/agencies/agency/{agency.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entries = set(AgencyChange.objects.values_list("field", "old_value", "new_value"))
+    assert entries == {("former_names", "衡信法务部", ""), ("aliases", "", "衡信法务部")}

@@ -133,7 +133,10 @@ class ImportSummary:
             lines.append(f"  {uscc} {name}：{described}")
         hidden = self.updated - len(shown)
         if hidden > 0:
-            lines.append(f"  ……另有 {hidden} 条更新没有逐条列出（-v 2 列出前 {DETAILS_KEPT} 条）。")
+            more = (
+                f"最多列出 {DETAILS_KEPT} 条" if limit is None else f"-v 2 列出前 {DETAILS_KEPT} 条"
+            )
+            lines.append(f"  ……另有 {hidden} 条更新没有逐条列出（{more}）。")
         if self.suppressed:
             lines.append(f"按屏蔽名单略过号码 {self.suppressed} 处（见 suppress_phone）。")
         return lines
