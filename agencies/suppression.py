@@ -32,8 +32,21 @@ def number_key(raw: str) -> str:
     return number.key
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
+# What `held` keeps of each row, by attname: enough to create it again.
+_LINK_FIELDS = ("number_as_reported", "label", "source", "source_url", "reported_on")
+_CHANGE_FIELDS = (
+    "field", "old_value", "new_value", "changed_at", "via", "source", "source_url",
+    "retrieved_on", "editor",
+)  # fmt: skip
+
+
+def _held(row, fields) -> dict:
+    """A row of an agency as JSON: its agency's credit code and `fields`, dates as ISO text."""
+    values = {name: getattr(row, name) for name in fields}
+    for name, value in values.items():
+        if hasattr(value, "isoformat"):
+            values[name] = value.isoformat()
+    return {"uscc": row.agency.uscc, **values}
 
 
 def _changes_naming(key: str):
@@ -56,41 +69,20 @@ def suppress(raw: str, *, reason: str, by: str) -> tuple[SuppressedPhone, int]:
         raise SuppressionError("请写明原因（--reason），例如谁在哪天以什么方式提出了请求。")
     if not by:
         raise SuppressionError("请写明经办人（--by）。")
-    if SuppressedPhone.objects.filter(key=key).exists():
+    if SuppressedPhone.objects.covers(key):
         raise SuppressionError(f"号码 {key} 已在屏蔽名单上。")
     links = list(AgencyPhone.objects.filter(phone__key=key).select_related("agency"))
-    changes = list(_changes_naming(key).select_related("agency").order_by("id"))
+    changes = _changes_naming(key)
     held = {
-        "links": [
-            {
-                "uscc": link.agency.uscc,
-                "number_as_reported": link.number_as_reported,
-                "label": link.label,
-                "source": link.source,
-                "source_url": link.source_url,
-                "reported_on": _iso(link.reported_on),
-            }
-            for link in links
-        ],
+        "links": [_held(link, _LINK_FIELDS) for link in links],
         "changes": [
-            {
-                "uscc": change.agency.uscc,
-                "field": change.field,
-                "old_value": change.old_value,
-                "new_value": change.new_value,
-                "changed_at": change.changed_at.isoformat(),
-                "via": change.via,
-                "source": change.source,
-                "source_url": change.source_url,
-                "retrieved_on": _iso(change.retrieved_on),
-                "editor": change.editor,
-            }
-            for change in changes
+            _held(change, _CHANGE_FIELDS)
+            for change in changes.select_related("agency").order_by("id")
         ],
     }
     # Deleted one by one (the querysets send the signals): the counts pages show
     # and the data version that cached pages depend on follow.
-    _changes_naming(key).delete()
+    changes.delete()
     Phone.objects.filter(key=key).delete()  # cascades to its links
     entry = SuppressedPhone.objects.create(key=key, reason=reason, requested_by=by, held=held)
     return entry, len({link.agency_id for link in links})
