@@ -430,20 +430,10 @@ def phone_detail(request, key: str = Path(description="号码，任意写法；�
     number = phones.normalize(key)
     if number is None:
         raise ApiError(404, f"“{key[:40]}”不是一个能识别的电话号码。")
-    if SuppressedPhone.objects.covers(number.key):
-        return PhoneDetail.model_validate(
-            {
-                **asdict(number),
-                "region": "",
-                "carrier": "",
-                "kind_label": number.kind_label,
-                "suppressed": True,
-                "shared": False,
-                "count": 0,
-                "agencies": [],
-            }
-        )
-    links = list(AgencyPhone.objects.for_number(number.key))
+    # A number its owner asked us not to show: no agencies, and nothing said
+    # about where it was allotted either.
+    suppressed = SuppressedPhone.objects.covers(number.key)
+    links = [] if suppressed else list(AgencyPhone.objects.for_number(number.key))
     for link in links:
         # Each row is the agency plus the evidence for this number (LinkedAgency.link),
         # like a Prefetch(to_attr=…), without a second query.
@@ -451,7 +441,9 @@ def phone_detail(request, key: str = Path(description="号码，任意写法；�
     return PhoneDetail.model_validate(
         {
             **asdict(number),
+            **({"region": "", "carrier": ""} if suppressed else {}),
             "kind_label": number.kind_label,
+            "suppressed": suppressed,
             "shared": len({link.agency_id for link in links}) > 1,
             "count": len(links),
             "agencies": [link.agency for link in links],
