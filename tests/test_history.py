@@ -221,3 +221,17 @@ def test_a_new_retrieval_date_alone_is_an_update_without_history(tmp_path):
         f"  {A} 长沙衡信资产管理有限公司：只有来源、获取日期等附带信息",
     ]
     assert not AgencyChange.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_summary_says_how_many_history_entries_a_file_brought(renamed, tmp_path):
+    exported = tmp_path / "all.jsonl"
+    exported.write_text(export(), encoding="utf-8")
+    AgencyChange.objects.all().delete()
+    out, _ = run_import(exported)
+    assert out.splitlines() == [
+        "导入完成：新增 0 条，更新 1 条，未变 0 条，有误 0 条。",
+        "更新的字段：变更记录（文件带入） 1 条。",
+        f"  {A} 湖南衡信商务咨询有限公司：带入变更记录 3 条",
+    ]
+    assert AgencyChange.objects.count() == 3

@@ -75,9 +75,9 @@ class ImportSummary:
     file_errors: int = 0
     # For updates: how many records changed each field (ChangeField value, or
     # "history" for entries an exported file brought), and the first
-    # DETAILS_KEPT of them in full: (uscc, name, [(field, old, new), ...]).
+    # DETAILS_KEPT of them in full: (uscc, name, [(field, old, new), ...], brought).
     fields_changed: Counter = field(default_factory=Counter)
-    details: list[tuple[str, str, list]] = field(default_factory=list)
+    details: list[tuple[str, str, list, int]] = field(default_factory=list)
     # Numbers left out because they are on the suppression list.
     suppressed: int = 0
 
@@ -108,13 +108,16 @@ class ImportSummary:
             parts.append(f"{label} {count} 条")
         return "，".join(parts)
 
-    def note_changes(self, uscc: str, name: str, entries: list) -> None:
-        # No entry: only what has no history changed (the record's source or
+    def note_changes(self, uscc: str, name: str, entries: list, brought: int) -> None:
+        """An updated record: its (field, old, new) changes, and how many history
+        entries its file brought."""
+        keys = {entry[0] for entry in entries} | ({"history"} if brought else set())
+        # Neither: only what has no history changed (the record's source or
         # retrieval date, a number's label or evidence, a client's dates...).
-        for key in {entry[0] for entry in entries} or {"other"}:
+        for key in keys or {"other"}:
             self.fields_changed[key] += 1
         if len(self.details) < DETAILS_KEPT:
-            self.details.append((uscc, name, entries))
+            self.details.append((uscc, name, entries, brought))
 
     def report_lines(self, limit: int | None) -> list[str]:
         """The summary as a command prints it: counts, fields, then up to `limit` records."""
@@ -124,9 +127,8 @@ class ImportSummary:
         if self.fields_changed:
             lines.append(f"更新的字段：{self.field_counts()}。")
         shown = self.details if limit is None else self.details[:limit]
-        for uscc, name, entries in shown:
-            described = history.describe(e for e in entries if e[0] != "history")
-            brought = sum(1 for e in entries if e[0] == "history")
+        for uscc, name, entries, brought in shown:
+            described = history.describe(entries)
             if brought:
                 described += ("；" if described else "") + f"带入变更记录 {brought} 条"
             described = described or _OTHER_LABELS["other"]
@@ -423,9 +425,7 @@ class _Batch:
         elif changed:
             state.dirty = True
             summary.updated += 1
-            summary.note_changes(
-                record.uscc, state.row["name"], (entries or []) + [("history", "", "")] * brought
-            )
+            summary.note_changes(record.uscc, state.row["name"], entries or [], brought)
         else:
             summary.unchanged += 1
 
@@ -719,9 +719,7 @@ class _Import:
         """Write what is left; then roll back (failed, or a dry run), or build again
         what a bulk load put off."""
         if self.batch and not self.summary.failed:
-            _write_batch(
-                self.batch, self.summary, self.writers, self.index, self.known_phones, self.shared
-            )
+            self._write(self.batch)
         self._report_progress()
         if self.summary.failed or self.summary.dry_run:
             transaction.set_rollback(True)
@@ -753,11 +751,14 @@ class _Import:
 
     def _write_queued(self) -> None:
         if self.batch:
-            _write_batch(
-                self.batch, self.summary, self.writers, self.index, self.known_phones, self.shared
-            )
+            self._write(self.batch)
             self.bulk_switch.check(self.summary.created)
             self.batch = []
+
+    def _write(self, records: list[CleanRecord]) -> None:
+        _write_batch(
+            records, self.summary, self.writers, self.index, self.known_phones, self.shared
+        )
 
     def _report_progress(self) -> None:
         if self.progress and self.unreported:
