@@ -128,11 +128,10 @@ class AgencyAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         old_texts = {}
         if change:
-            # What changed rows said before: the formset's forms were built from them.
-            for inline_form in formset.initial_forms:
-                if inline_form.instance.pk and inline_form.has_changed():
-                    stored = type(inline_form.instance).objects.get(pk=inline_form.instance.pk)
-                    old_texts[stored.pk] = _item_text(stored)
+            # What changed rows said before they are saved, in one query.
+            changed = [f.instance.pk for f in formset.initial_forms if f.has_changed()]
+            stored = formset.model.objects.in_bulk([pk for pk in changed if pk])
+            old_texts = {pk: _item_text(row) for pk, row in stored.items()}
         super().save_formset(request, form, formset, change)
         if not change:
             return
@@ -212,7 +211,6 @@ class SuppressedPhoneAdmin(admin.ModelAdmin):
 
     list_display = ["key", "requested_by", "created_at", "reason"]
     search_fields = ["key"]
-    readonly_fields = ["key", "requested_by", "created_at"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:

@@ -142,11 +142,11 @@ class ChangeField(models.TextChoices):
 
     @classmethod
     def list_values(cls) -> frozenset[str]:
-        return frozenset({"former_names", "aliases", "phones", "clients", "actions"})
+        return frozenset({cls.FORMER_NAMES, cls.ALIASES, cls.PHONES, cls.CLIENTS, cls.ACTIONS})
 
     @classmethod
     def date_values(cls) -> frozenset[str]:
-        return frozenset({"established_on"})
+        return frozenset({cls.ESTABLISHED_ON})
 
 
 class ChangeVia(models.TextChoices):

@@ -644,10 +644,7 @@ def _action(item, where: str, report) -> ActionEntry | None:
     )
 
 
-_HISTORY_MAX = {
-    "source": _max_length(AgencyChange, "source"),
-    "editor": _max_length(AgencyChange, "editor"),
-}
+_HISTORY_SOURCE_MAX = _max_length(AgencyChange, "source")
 
 
 def parse_datetime(value) -> str:
@@ -682,7 +679,7 @@ _HISTORY_PARSERS = {
     "new": _text,
     "changed_at": parse_datetime,
     "via": _choice(ChangeVia, "方式"),
-    "source": lambda value: _text(value, _HISTORY_MAX["source"]),
+    "source": lambda value: _text(value, _HISTORY_SOURCE_MAX),
     "source_url": parse_url,
     "retrieved_on": parse_date,
 }
