@@ -235,3 +235,14 @@ def test_a_summary_says_how_many_history_entries_a_file_brought(renamed, tmp_pat
         f"  {A} 湖南衡信商务咨询有限公司：带入变更记录 3 条",
     ]
     assert AgencyChange.objects.count() == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00"])
+def test_a_history_moment_off_the_calendar_is_a_problem_not_a_crash(tmp_path, moment):
+    entry = {"field": "name", "new": "乙", "changed_at": moment, "via": "import"}
+    record = {"uscc": A, "name": "甲", "source": "甲", "history": [entry]}
+    problems, message = failed_import(write_jsonl(tmp_path / "h.jsonl", record))
+    assert "history[1].changed_at: 应为 ISO 8601 时间" in problems
+    assert "没有写入任何数据" in message
+    assert not Agency.objects.exists()

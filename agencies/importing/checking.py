@@ -654,13 +654,14 @@ def parse_datetime(value) -> str:
     text = _text(value)
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        # OverflowError: a moment at the edge of the calendar (year 1 east of UTC).
+        return moment.astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"应为 ISO 8601 时间，如“2026-03-05T09:30:00+08:00”，这里是“{_show(text)}”。"
         ) from None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment.astimezone(UTC).isoformat()
 
 
 def _choice(enum, what: str):
