@@ -23,7 +23,7 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-xlsx clean
+.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-xlsx eval-check clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
@@ -36,6 +36,7 @@ help:
 	@echo "make test-replica   the read-replica tests against a streaming replica of it (port $(REPLICA_PORT))"
 	@echo "make lint | format | check | bench"
 	@echo "make bench-http     HTTP load on gunicorn with wrk (BENCH_ARGS=\"--agencies 20000 --db sqlite\")"
+	@echo "make eval-check     the message check's precision and recall on tests/data/check (BENCH_ARGS=\"--db postgres\")"
 	@echo "make bench-xlsx     import_agencies on a 100,000-row .xlsx workbook, SQLite (BENCH_ARGS=\"--compare-jsonl\")"
 
 # Re-install only when the lock file changes.
@@ -121,6 +122,11 @@ check: install lint
 
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Precision and recall of the message check, per signal, on the tuning and
+# held-out halves of tests/data/check; see docs/benchmarks.md.
+eval-check: install
+	$(PY) bench/eval_check.py $(BENCH_ARGS)
 
 # Fails under 5,000 rows/s (--min-rate); see docs/benchmarks.md.
 bench-xlsx: install
