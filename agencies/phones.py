@@ -186,22 +186,65 @@ def _mainland(key: str, kind: str) -> Phone:
 
 # A run of digits that may be a number inside a sentence: an optional +86/0086,
 # then digits with the separators people write between groups.
-_IN_TEXT = re.compile(r"(?<![\d+])(?:\+|00)?\d(?:[ \-–—.·()（）]{0,2}\d){4,19}(?!\d)")
+_IN_TEXT = re.compile(r"(?<![\d+])(?:\+|00)?\d(?:[ \-–—.·()（）]{0,3}\d){4,19}(?!\d)")
 # A run of digits followed by one of these is an amount, a date or a count
 # ("逾期95000元", "12345笔"), not a number to call — unless it is as long as a
 # mobile number: "请联系13907310000逾期将……" is a number followed by a word.
 _NOT_A_NUMBER_AFTER = set("元块万千百%％年月日号期天个次笔条")
 _LONGEST_AMOUNT = 10  # digits
 FIND_LIMIT = 20
+# A digit run that follows one of these labels is an identifier, not a number
+# to call ("合同号2025338190", "案号：(2025)湘0602民初1234号", "工号 80231").
+_CODE_LABEL = re.compile(
+    r"(?:编号|编码|单号|案号|合同号|订单号|运单号|工号|流水号|账号|帐号|卡号|尾号|身份证号?|证件号码?"
+    r"|借据号|客户号|会员号|申请号|交易号|批次号|序号|代码|验证码|校验码|动态码|密码|No|NO|no)"
+    r"[\s:：#.。为是]{0,3}[(（]?\d{0,4}[)）]?[^\d\s]{0,4}$"
+)
+# Letters glued to a digit run make it a code ("TX-2025-338190", "A1390000110").
+_GLUE = "-_/#.·"
+# Public hotlines: named in a message as where to complain or ask, never the
+# sender. 12xxx (12378, 12368, 12381) and the anti-fraud line 96110.
+_PUBLIC_HOTLINES = frozenset({"96110"})
+
+
+def _is_public_hotline(number: Phone) -> bool:
+    return number.kind == PhoneKind.SERVICE and (
+        number.key.startswith("12") or number.key in _PUBLIC_HOTLINES
+    )
+
+
+def _part_of_a_code(text: str, start: int, end: int) -> bool:
+    """Whether the digit run text[start:end] is (part of) an identifier."""
+    at = start
+    while at > 0 and text[at - 1] in _GLUE:
+        at -= 1
+    if at > 0 and text[at - 1].isascii() and text[at - 1].isalpha():
+        return True
+    at = end
+    while at < len(text) and text[at] in _GLUE:
+        at += 1
+    if at < len(text) and text[at].isascii() and text[at].isalpha():
+        return True
+    return bool(_CODE_LABEL.search(text[max(0, start - 12) : start]))
+
+
+def _before_a_bracket(run: str) -> Phone | None:
+    """A number followed by a bracketed count: "0737-00001919（3次）"."""
+    for at, char in enumerate(run):
+        if char in "(（" and sum(c.isdigit() for c in run[:at]) >= 7:
+            return normalize(run[:at])
+    return None
 
 
 def find_in_text(text: str) -> list[Phone]:
     """Every recognisable number in a pasted message, in order, each once.
 
     For "请于今日联系0731-8452 1234或139 0731 0000" this gives both numbers.
-    Runs that are not numbers (amounts, dates, order numbers) fail
-    normalize() or are followed by a unit and are dropped; at most FIND_LIMIT
-    numbers are returned.
+    Runs that are not numbers are dropped: those that fail normalize(), those
+    followed by a unit (amounts, dates), those that carry letters or follow a
+    label such as 编号 or 合同号 (case, contract and order numbers), and
+    10–12-digit runs that would only be landlines with a trunk 0 they were
+    not written with. At most FIND_LIMIT numbers are returned.
     """
     found: dict[str, Phone] = {}
     text = unicodedata.normalize("NFKC", text or "")
@@ -211,10 +254,19 @@ def find_in_text(text: str) -> list[Phone]:
         digits = sum(char.isdigit() for char in match.group())
         if (after in _NOT_A_NUMBER_AFTER and digits <= _LONGEST_AMOUNT) or before in ("¥", "$"):
             continue
-        number = normalize(match.group())
-        if number is None or (number.kind == PhoneKind.SERVICE and number.key.startswith("12")):
-            # 12xxx are public hotlines (12378, 12345): named in a message as
-            # where to complain, never the sender.
+        if _part_of_a_code(text, match.start(), match.end()):
+            continue
+        number = normalize(match.group()) or _before_a_bracket(match.group())
+        if number is None or _is_public_hotline(number):
+            continue
+        written = match.group().lstrip()
+        if (
+            number.kind == PhoneKind.LANDLINE
+            and written[0] not in "0+"
+            and not written.startswith("0086")
+        ):
+            # "合同号2025338190" would be 020-25338190 with a trunk 0 added:
+            # a landline is written with its 0 (or +86).
             continue
         if number.key not in found:
             found[number.key] = number

@@ -419,7 +419,10 @@ def test_the_page_in_other_languages(client, agencies):
     )
     traditional = client.post("/zh-hant/check/", {"text": "再不还钱就坐牢"}).content.decode()
     # The quote stays as it was written; the page around it is Traditional.
-    assert '<blockquote translate="no">再不还钱就坐牢</blockquote>' in traditional
+    assert (
+        '<blockquote translate="no" lang="zh">再不还钱就<mark>坐牢</mark></blockquote>'
+        in traditional
+    )
     assert "檢查結果" in traditional
 
 

@@ -1,17 +1,30 @@
 """The claims in a message that match a known pattern: threats of arrest,
-impersonating a court, contacting family, and so on.
+impersonating a court, contacting family, scams, and so on.
 
 The rules are data, `signals.yaml` next to this file, reviewed like an
 article: each signal has a fixed code, a level, the explanation shown to the
-reader, the sources it rests on (facts the articles cite) and regexes. Here
-they are only loaded, checked and applied:
+reader (Chinese, and English beside it), the sources it rests on (facts the
+articles cite) and regexes. Here they are only loaded, checked and applied:
 
-- the message is cut into sentences at 。！？!?；; and line breaks; each
-  sentence is matched in Simplified characters, NFKC-normalised, without
-  spaces ("聯 系 你 家 人" reads as 联系你家人);
-- a signal fires on a sentence that matches one of its `patterns` and none of
-  its `except` patterns (negations, fraud warnings), and is reported once,
-  quoting the first such sentence as written;
+- the message is folded for reading (`fold`): NFKC, Traditional → Simplified,
+  no spaces, and the spellings of `spellings:` (zhua → 抓, 坐劳 → 坐牢) put
+  right — every folded character remembers where it stands in the text;
+- it is cut into sentences at 。！？!?；; and line breaks, and each sentence
+  into clauses at commas and at the conjunctions that turn a sentence
+  round (但是, 否则, 不然 …), so that a negation or an exception applies to
+  its own clause, not to the whole message ("你可以报警试试，明天就来抓你"
+  is a threat; "你不用怕坐牢" is not);
+- `{name}` in a pattern stands for the word list `words: name` (kinship
+  words, the verbs of contacting, …), so patterns stay readable;
+- a signal fires on a clause that matches one of its `patterns` and none of
+  its `except` patterns, or on a `together` combination: each of its
+  patterns in some clause of the message (a text that looks official *and*
+  asks to be called on a mobile; "注销账户" in one clause and "影响征信" in the
+  next); `unless`, found anywhere in the message, turns a rule off (an
+  anti-fraud warning that lists the scams it warns of);
+- it is reported once, quoting the first sentence that raised it, with the
+  places in the text of every match (`matches`, offsets into the text as
+  submitted, in code points);
 - `night_contact` has no patterns: it fires on the time the reader gives.
 """
 
@@ -25,6 +38,7 @@ from pathlib import Path
 import yaml
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import get_language
 
 from portal.links import reverse_one
 
@@ -32,11 +46,22 @@ from ..search.textnorm import simplified
 
 RULES_FILE = Path(__file__).resolve().parent / "signals.yaml"
 LEVELS = ("violation", "warning", "info")  # also the order on the page
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]+")
-_SPACE = re.compile(r"\s+")
+_SENTENCE_END = frozenset("。！？!?；;\n")
+# Clause ends inside a sentence. Not 、 (it joins a list: 父母、同事) and not
+# ：(a sender's header, "XX法务部：", is read with what follows it).
+_CLAUSE_END = frozenset("，,")
+# Words that start a new clause, so that what was said before them does not
+# negate or excuse what follows (and the other way round).
+_TURNS = re.compile(r"(?<=.)(?=但是|但|可是|不过|然而|否则|不然|要不然|要不|再不|如果不|若不)")
+_WORD = re.compile(r"\{([a-z_]+)\}")  # {kin}, not the quantifier {9}
 MAX_QUOTE = 160  # characters of a sentence quoted back
+_QUOTE_BEFORE = 50  # characters kept before the first match when a sentence is cut
 # Night, as the one verified rule on contact hours words it (22:00 to 08:00).
 NIGHT_STARTS, NIGHT_ENDS = datetime.time(22, 0), datetime.time(8, 0)
+
+
+def _english() -> bool:
+    return (get_language() or "").startswith("en")
 
 
 @dataclass(frozen=True)
@@ -51,11 +76,30 @@ class Rule:
     article: str  # slug
     steps: tuple[str, ...]
     when: str = ""  # "night": fires on the time given, not on the text
+    # Combinations: each needs every one of its patterns, each in some clause.
+    together: tuple[tuple[re.Pattern, ...], ...] = ()
+    unless: tuple[re.Pattern, ...] = ()  # anywhere in the message: the rule does not apply
+    title_en: str = ""
+    message_en: str = ""
 
-    def matches(self, sentence: str) -> bool:
-        return any(p.search(sentence) for p in self.patterns) and not any(
-            e.search(sentence) for e in self.exceptions
-        )
+    def excused(self, clause: str) -> bool:
+        return any(e.search(clause) for e in self.exceptions)
+
+    def matches(self, clause: str) -> re.Match | None:
+        """The first match of a pattern in one clause, unless an exception covers it."""
+        for pattern in self.patterns:
+            found = pattern.search(clause)
+            if found and not self.excused(clause):
+                return found
+        return None
+
+    @property
+    def shown_title(self) -> str:
+        return self.title_en if _english() and self.title_en else self.title
+
+    @property
+    def shown_message(self) -> str:
+        return self.message_en if _english() and self.message_en else self.message
 
 
 @dataclass(frozen=True)
@@ -63,16 +107,48 @@ class Signal:
     rule: Rule
     quote: str
     position: int  # the sentence's number in the message
+    # Where the words that raised it stand in the text: (start, end) offsets.
+    matches: tuple[tuple[int, int], ...] = ()
+    quote_start: int = 0  # where the quote begins in the text
+    cut_before: bool = False  # the quote leaves out the start of its sentence
+    cut_after: bool = False
 
     @property
     def article_url(self) -> str:
         return reverse_one("articles:detail", "slug", self.rule.article)
+
+    @property
+    def quote_parts(self) -> list[tuple[str, bool]]:
+        """The quote as (text, marked) pieces: the words that raised the signal
+        are marked (the page wraps them in <mark>)."""
+        parts: list[tuple[str, bool]] = [("…", False)] if self.cut_before else []
+        at, end = self.quote_start, self.quote_start + len(self.quote)
+        for start, stop in sorted(self.matches):
+            start, stop = max(start, at), min(stop, end)
+            if start >= stop:
+                continue
+            if start > at:
+                parts.append((self.quote[at - self.quote_start : start - self.quote_start], False))
+            parts.append((self.quote[start - self.quote_start : stop - self.quote_start], True))
+            at = stop
+        if at < end:
+            parts.append((self.quote[at - self.quote_start :], False))
+        if self.cut_after:
+            parts.append(("…", False))
+        return parts
 
 
 @dataclass(frozen=True)
 class Rules:
     rules: tuple[Rule, ...]
     steps: dict[str, str]
+    spellings: tuple[tuple[str, str], ...] = ()  # (as people type it, the word meant)
+    steps_en: dict[str, str] | None = None
+
+    def step_text(self, key: str) -> str:
+        if _english() and self.steps_en and self.steps_en.get(key):
+            return self.steps_en[key]
+        return self.steps[key]
 
 
 @cache
@@ -86,16 +162,47 @@ def parse(text: str) -> Rules:
     try:
         data = yaml.safe_load(text)
         steps = {key: str(step["text"]).strip() for key, step in data["steps"].items()}
-        found = tuple(_rule(item, steps) for item in data["signals"])
+        steps_en = {
+            key: str(step.get("text_en") or "").strip() for key, step in data["steps"].items()
+        }
+        words = {
+            name: _alternation(name, items) for name, items in (data.get("words") or {}).items()
+        }
+        found = tuple(_rule(item, steps, words) for item in data["signals"])
+        spellings = tuple(
+            sorted(
+                (
+                    (str(typed).lower(), str(meant))
+                    for typed, meant in (data.get("spellings") or {}).items()
+                ),
+                key=lambda pair: -len(pair[0]),
+            )
+        )
     except (yaml.YAMLError, KeyError, TypeError, AttributeError, re.error, ValueError) as error:
         raise ImproperlyConfigured(f"{RULES_FILE.name}: {error}") from error
     codes = [rule.code for rule in found]
     if len(set(codes)) != len(codes):
         raise ImproperlyConfigured(f"{RULES_FILE.name}: a code appears twice")
-    return Rules(found, steps)
+    return Rules(found, steps, spellings, steps_en)
 
 
-def _rule(item: dict, steps: dict[str, str]) -> Rule:
+def _alternation(name: str, items) -> str:
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"words: {name} must be a list of words")
+    # Longest first, so that 老婆 is not read as 老 followed by something else.
+    return "(?:" + "|".join(sorted((str(i) for i in items), key=len, reverse=True)) + ")"
+
+
+def _compile(pattern: str, words: dict[str, str]) -> re.Pattern:
+    def word_list(match: re.Match) -> str:
+        if match.group(1) not in words:
+            raise ValueError(f"unknown word list {{{match.group(1)}}} in {pattern!r}")
+        return words[match.group(1)]
+
+    return re.compile(_WORD.sub(word_list, pattern))
+
+
+def _rule(item: dict, steps: dict[str, str], words: dict[str, str]) -> Rule:
     code = item["code"]
     if item["level"] not in LEVELS:
         raise ValueError(f"{code}: level must be one of {', '.join(LEVELS)}")
@@ -103,20 +210,30 @@ def _rule(item: dict, steps: dict[str, str]) -> Rule:
     if unknown:
         raise ValueError(f"{code}: unknown steps {unknown}")
     when = item.get("when", "")
-    if when not in ("", "night") or bool(when) == bool(item["patterns"]):
+    textual = bool(item.get("patterns") or item.get("together"))
+    if when not in ("", "night") or bool(when) == textual:
         raise ValueError(f"{code}: needs either patterns or `when: night`")
+    together = tuple(
+        tuple(_compile(p, words) for p in combo) for combo in item.get("together") or ()
+    )
+    if any(len(combo) < 2 for combo in together):
+        raise ValueError(f"{code}: each `together` needs two patterns or more")
     return Rule(
         code=code,
         level=item["level"],
         title=item["title"].strip(),
         message=item["message"].strip(),
-        patterns=tuple(re.compile(p) for p in item["patterns"]),
-        exceptions=tuple(re.compile(p) for p in item.get("except") or ()),
+        patterns=tuple(_compile(p, words) for p in item.get("patterns") or ()),
+        exceptions=tuple(_compile(p, words) for p in item.get("except") or ()),
         # Several facts often come from one document: each document once.
         sources=tuple(dict.fromkeys(source["title"].strip() for source in item["sources"])),
         article=item["article"],
         steps=tuple(item["steps"]),
         when=when,
+        together=together,
+        unless=tuple(_compile(p, words) for p in item.get("unless") or ()),
+        title_en=str(item.get("title_en") or "").strip(),
+        message_en=str(item.get("message_en") or "").strip(),
     )
 
 
@@ -131,16 +248,100 @@ def rules_file_is_valid(app_configs, **kwargs):
     return []
 
 
-def sentences(text: str) -> list[tuple[str, str]]:
-    """(the sentence as written, the form the patterns read) for each sentence."""
-    found = []
-    for part in _SENTENCE_END.split(text):
-        written = part.strip()
-        if written:
-            found.append(
-                (written, _SPACE.sub("", simplified(unicodedata.normalize("NFKC", written))))
-            )
-    return found
+@dataclass(frozen=True)
+class Folded:
+    """A message as the patterns read it, each character with the place
+    (start, end) in the text as written that it stands for."""
+
+    text: str
+    places: tuple[tuple[int, int], ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.places[start][0], self.places[end - 1][1]
+
+
+def fold(text: str) -> Folded:
+    chars: list[str] = []
+    places: list[tuple[int, int]] = []
+    for at, char in enumerate(text):
+        for part in unicodedata.normalize("NFKC", char):
+            if part == "\n" or not part.isspace():
+                chars.append(part)
+                places.append((at, at + 1))
+    joined = "".join(chars)
+    converted = simplified(joined)
+    if len(converted) != len(joined):  # a rare phrase conversion: go by character
+        converted = "".join(simplified(char) or char for char in chars)
+    converted = converted.lower()
+    spellings = rules().spellings
+    if not spellings:
+        return Folded(converted, tuple(places))
+    out_chars: list[str] = []
+    out_places: list[tuple[int, int]] = []
+    pattern = _spelling_pattern(spellings)
+    meant = dict(spellings)
+    at = 0
+    for found in pattern.finditer(converted):
+        out_chars.extend(converted[at : found.start()])
+        out_places.extend(places[at : found.start()])
+        begin, end = places[found.start()][0], places[found.end() - 1][1]
+        for char in meant[found.group()]:
+            out_chars.append(char)
+            out_places.append((begin, end))
+        at = found.end()
+    out_chars.extend(converted[at:])
+    out_places.extend(places[at:])
+    return Folded("".join(out_chars), tuple(out_places))
+
+
+@cache
+def _spelling_pattern(spellings: tuple[tuple[str, str], ...]) -> re.Pattern:
+    # A Latin spelling (zhua) counts only as a word of its own, not inside
+    # another (a URL, an English word).
+    return re.compile(
+        "|".join(
+            f"(?<![a-z]){re.escape(typed)}(?![a-z])" if typed.isascii() else re.escape(typed)
+            for typed, _ in spellings
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    start: int  # in the folded text
+    sentence: int  # the number of its sentence
+
+
+def clauses(folded: Folded) -> tuple[list[Clause], list[tuple[int, int]]]:
+    """The clauses of a folded message, and each sentence's (start, end) in it."""
+    found: list[Clause] = []
+    sentences: list[tuple[int, int]] = []
+    text = folded.text
+    begin = 0
+    for at in range(len(text) + 1):
+        if at == len(text) or text[at] in _SENTENCE_END:
+            if at > begin:
+                number = len(sentences)
+                sentences.append((begin, at))
+                found.extend(_clauses_of(text, begin, at, number))
+            begin = at + 1
+    return found, sentences
+
+
+def _clauses_of(text: str, begin: int, end: int, sentence: int) -> list[Clause]:
+    parts: list[Clause] = []
+    start = begin
+    for at in range(begin, end + 1):
+        if at == end or text[at] in _CLAUSE_END:
+            if at > start:
+                piece = text[start:at]
+                cuts = [m.start() for m in _TURNS.finditer(piece)]
+                for left, right in zip([0, *cuts], [*cuts, len(piece)], strict=True):
+                    if right > left:
+                        parts.append(Clause(piece[left:right], start + left, sentence))
+            start = at + 1
+    return parts
 
 
 def is_night(moment: datetime.time) -> bool:
@@ -150,20 +351,63 @@ def is_night(moment: datetime.time) -> bool:
 def find(text: str, called_at: datetime.time | None = None) -> list[Signal]:
     """The signals in a message, violations first, each in the order it appears."""
     found: dict[str, Signal] = {}
-    split = sentences(text)
+    folded = fold(text)
+    parts, sentences = clauses(folded)
     for rule in rules().rules:
         if rule.when == "night":
             if called_at is not None and is_night(called_at):
                 found[rule.code] = Signal(rule, called_at.strftime("%H:%M"), -1)
             continue
-        for position, (written, readable) in enumerate(split):
-            if rule.matches(readable):
-                found[rule.code] = Signal(rule, _quote(written), position)
-                break
+        hits: list[tuple[Clause, int, int]] = []  # clause, start and end in the folded text
+        for clause in parts:
+            match = rule.matches(clause.text)
+            if match and match.end() > match.start():
+                hits.append((clause, clause.start + match.start(), clause.start + match.end()))
+        for combo in rule.together:
+            combo_hits = [_first_hit(rule, pattern, parts) for pattern in combo]
+            if all(combo_hits):
+                hits.extend(combo_hits)
+        if hits and any(pattern.search(folded.text) for pattern in rule.unless):
+            hits = []
+        if hits:
+            hits.sort(key=lambda hit: hit[1])
+            found[rule.code] = _signal(rule, text, folded, sentences, hits)
     return sorted(found.values(), key=lambda s: (LEVELS.index(s.rule.level), s.position))
 
 
-def _quote(sentence: str) -> str:
-    if len(sentence) <= MAX_QUOTE:
-        return sentence
-    return sentence[: MAX_QUOTE - 1] + "…"
+def _first_hit(rule: Rule, pattern, parts: list[Clause]) -> tuple[Clause, int, int] | None:
+    """The first clause, not excused, that a `together` pattern matches."""
+    for clause in parts:
+        match = pattern.search(clause.text)
+        if match and match.end() > match.start() and not rule.excused(clause.text):
+            return clause, clause.start + match.start(), clause.start + match.end()
+    return None
+
+
+def _signal(rule, text, folded, sentences, hits) -> Signal:
+    matches = tuple(dict.fromkeys(folded.span(start, end) for _, start, end in hits))
+    first_clause = hits[0][0]
+    sentence_start, sentence_end = sentences[first_clause.sentence]
+    begin, end = folded.span(sentence_start, sentence_end)
+    # The sentence as written, without the spaces around it.
+    while begin < end and text[begin].isspace():
+        begin += 1
+    while end > begin and text[end - 1].isspace():
+        end -= 1
+    cut_before = cut_after = False
+    if end - begin > MAX_QUOTE:
+        match_start = matches[0][0]
+        new_begin = max(begin, match_start - _QUOTE_BEFORE)
+        cut_before = new_begin > begin
+        begin = new_begin
+        if end - begin > MAX_QUOTE:
+            end, cut_after = begin + MAX_QUOTE, True
+    return Signal(
+        rule,
+        text[begin:end],
+        first_clause.sentence,
+        matches,
+        quote_start=begin,
+        cut_before=cut_before,
+        cut_after=cut_after,
+    )

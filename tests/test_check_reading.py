@@ -1,0 +1,191 @@
+"""The message check, second version: each way the first one misread messages
+(issue 20) — adjacency, negation scope, bare keywords, numbers that are not
+numbers, official-looking impersonation, scams — with messages that the first
+version got wrong, and where in the text each signal was raised.
+
+The figures over the whole evaluation set are in tests/test_check_eval.py.
+"""
+
+import pytest
+from django.utils.html import escape
+
+from agencies import phones
+from agencies.check import signals
+
+
+def raised(text: str) -> set[str]:
+    return {signal.rule.code for signal in signals.find(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # 把 before the object, words between the verb and its object
+        ("把你的联系人一个个都打一遍，看你还要不要脸", "third_party_contact"),
+        ("今天不处理的话，你的事就发到你们村的群里", "public_shaming"),
+        ("让你单位都知道你借钱不还的事", "third_party_contact"),
+        # family named by kinship
+        ("下午就给你姐姐打电话", "third_party_contact"),
+        ("你老公也得跟着还", "family_liability"),
+        ("下午就給你姐姐打電話", "third_party_contact"),
+        ("你老公也得跟著還", "family_liability"),
+    ],
+)
+def test_a_claim_with_words_between_its_parts_is_read(text, code):
+    assert code in raised(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        # A negation or an exception in one clause does not excuse another.
+        ("你可以报警试试，明天就来抓你", {"threat_arrest"}, set()),
+        ("我们不会上门，但是会联系你的家人", {"third_party_contact"}, {"home_visit"}),
+        # A negation with a word between it and what it negates.
+        ("你不用怕坐牢，但是这个月必须还上", set(), {"threat_arrest"}),
+        ("欠钱一般不会因此被抓去坐牢，请放心协商", set(), {"threat_arrest"}),
+    ],
+)
+def test_a_negation_applies_to_its_own_clause(text, present, absent):
+    found = raised(text)
+    assert present <= found
+    assert not (absent & found)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("2027年考公考编全程班报名中，政审材料一站式指导，回T退订", "family_liability"),
+        ("如遇暴力催收，可向公安机关报案，公安机关会依法立案调查。", "threat_arrest"),
+        ("外访记录：无", "home_visit"),
+        ("材料请发到你们公司邮箱，谢谢", "home_visit"),
+    ],
+)
+def test_a_bare_keyword_is_not_a_claim(text, absent):
+    assert absent not in raised(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "编号 TX-2025-338190，请于3日内处理",
+        "合同号2025338190的借款已逾期",
+        "订单号：13900001101",
+        "工号 80231 为您服务",
+    ],
+)
+def test_an_identifier_is_not_a_phone_number(text):
+    assert phones.find_in_text(text) == []
+
+
+def test_a_landline_needs_its_trunk_zero_or_country_code():
+    assert [p.key for p in phones.find_in_text("请拨打 0731-00003333")] == ["073100003333"]
+    assert [p.key for p in phones.find_in_text("请拨打 +86 731 0000 3333")] == ["073100003333"]
+    assert phones.find_in_text("第2025338190期") == []
+    assert phones.find_in_text("批次 7310000333") == []
+
+
+def test_the_anti_fraud_line_is_not_read_as_the_sender():
+    assert phones.find_in_text("有疑问请拨打96110咨询") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        (
+            "【岳阳市人民法院】你的案件已进入执行程序，请24小时内联系承办法官13900001101处理，"
+            "逾期将冻结名下账户。",
+            {"impersonation"},
+            set(),
+        ),
+        (
+            "【某某县公安局】你涉嫌一起洗钱案，请立即添加办案民警微信配合调查。",
+            {"impersonation"},
+            set(),
+        ),
+        (
+            "【岳阳市岳阳楼区人民法院】（2025）湘0602民初1234号案件已立案，"
+            "请登录人民法院在线服务查看诉讼材料，如有疑问请拨打12368。",
+            {"lawsuit_notice"},
+            {"impersonation", "scam", "pay_personal_account"},
+        ),
+    ],
+)
+def test_official_looking_texts(text, present, absent):
+    found = raised(text)
+    assert present <= found
+    assert not (absent & found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您好，我是某某金融客服，根据国家新规需要注销您的学生账户，否则会影响个人征信。",
+        "为证明您的还款能力，请将资金转入我司安全账户进行验证，验证后原路退回。",
+        "请下载视频会议App，输入会议号后开启屏幕共享，我来指导你操作。",
+        "您的贷款已审批通过，因银行卡号填写错误资金被冻结，需缴纳解冻金2000元后才能放款。",
+        "请把手机上刚收到的验证码告诉我，我帮你取消扣费。",
+    ],
+)
+def test_scams_that_target_borrowers_are_flagged(text):
+    found = {s.rule.code: s.rule.level for s in signals.find(text)}
+    assert found.get("scam") == "warning"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "【某某银行】验证码 482913，用于登录手机银行，切勿告诉他人。",
+        "警方提示：凡是要求转账到安全账户的都是诈骗，如有疑问请拨打96110。",
+        "您的借款将于3月5日到期，请通过官方App还款，客服电话95588。",
+    ],
+)
+def test_warnings_and_ordinary_service_texts_are_not_scams(text):
+    assert "scam" not in raised(text)
+
+
+def test_each_signal_says_where_in_the_text_it_was_raised():
+    text = "你好。你可以报警试试，明天就来zhua你！再不还就联系你姐姐"
+    found = {signal.rule.code: signal for signal in signals.find(text)}
+    arrest = found["threat_arrest"]
+    assert [text[start:end] for start, end in arrest.matches] == ["zhua你"]
+    assert arrest.quote == "你可以报警试试，明天就来zhua你"
+    assert ("zhua你", True) in arrest.quote_parts
+    contact = found["third_party_contact"]
+    (span,) = contact.matches
+    assert "姐姐" in text[span[0] : span[1]]
+
+
+def test_a_long_sentence_is_quoted_around_what_raised_the_signal():
+    text = "您好" * 200 + "再不还钱就让你坐牢" + "谢谢" * 100
+    (signal,) = [s for s in signals.find(text) if s.rule.code == "threat_arrest"]
+    assert len(signal.quote) <= signals.MAX_QUOTE
+    assert "坐牢" in "".join(part for part, marked in signal.quote_parts if marked)
+    assert signal.cut_before and signal.cut_after
+
+
+@pytest.mark.django_db
+def test_the_page_marks_the_words_and_the_api_gives_their_offsets(client):
+    text = "明天就来抓你，你等着"
+    page = client.post("/check/", {"text": text})
+    assert "<mark>抓你</mark>" in page.content.decode()
+    answer = client.post("/api/v1/check", {"text": text}, content_type="application/json").json()
+    (signal,) = [s for s in answer["signals"] if s["code"] == "threat_arrest"]
+    assert [text[m["start"] : m["end"]] for m in signal["match"]] == ["抓你"]
+
+
+@pytest.mark.django_db
+def test_rules_and_steps_are_in_english_on_english_pages(client):
+    page = client.post("/en/check/", {"text": "明天就来抓你，你等着"}).content.decode()
+    rule = next(r for r in signals.rules().rules if r.code == "threat_arrest")
+    assert escape(rule.title_en) in page
+    assert rule.title not in page
+    assert escape(signals.rules().steps_en["evidence"]) in page
+
+
+@pytest.mark.django_db
+def test_rules_are_in_traditional_characters_on_traditional_pages(client):
+    page = client.post("/zh-hant/check/", {"text": "明天就来抓你，你等着"}).content.decode()
+    assert "以抓人、坐牢、立案相威脅" in page
+    # What was pasted is quoted as it was written.
+    assert "<mark>抓你</mark>" in page
