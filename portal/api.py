@@ -11,14 +11,18 @@ tests/test_api.py checks them):
   method is 405 with `Allow: GET, HEAD, OPTIONS` (no CSRF page: nothing here
   changes anything). The one exception, `POST /check`, is a POST only
   because its input — a whole message — is too long and too private for a
-  URL; it changes nothing either, answers POST and OPTIONS only, and is never
-  cached (`Cache-Control: no-store`);
+  URL; it changes nothing either, answers POST and OPTIONS only, takes only
+  `application/json` (415 otherwise), and no answer of it is ever cached
+  (`Cache-Control: no-store`, set by portal.middleware.NoStoreMiddleware);
+- a body is UTF-8 JSON whose strings are all valid Unicode (JSONBodyParser);
 - every error is the envelope of portal.api_errors, never an HTML page;
 - no cookies, `Access-Control-Allow-Origin: *`: this is open data;
 - JSON in UTF-8 with Chinese as characters, not \\u escapes.
 """
 
+import json
 import logging
+import re
 from functools import cache, wraps
 from typing import Any
 
@@ -29,6 +33,7 @@ from django.http import Http404, HttpResponse
 from django.urls import URLPattern
 from ninja import NinjaAPI, Router
 from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from agencies.api import router as agencies_router
@@ -66,6 +71,57 @@ class ChineseJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(data) -> bool:
+    """Whether any string (or key) in parsed JSON holds half of a UTF-16 pair."""
+    pending = [data]  # a loop, not recursion: the nesting json.loads took may be deep
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+class JSONBodyParser(Parser):
+    """A request body as RFC 8259 has it: UTF-8 JSON, every string valid Unicode.
+
+    Ninja's parser (json.loads on the bytes) also takes UTF-16 and UTF-32, and
+    lets a lone surrogate escape ("\\ud800") through as a string that nothing
+    can encode later: a 500 deep inside the check. Each refusal here is an
+    ApiError with its own message; ninja wraps whatever a parser raises in a
+    400 HttpError, which http_error() below unwraps again.
+    """
+
+    def parse_body(self, request):
+        try:
+            # A leading byte order mark is ignored, as RFC 8259 (8.1) allows.
+            text = request.body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ApiError(400, "请求内容不是 UTF-8 编码的文字。") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ApiError(
+                400, f"请求内容不是有效的 JSON：第 {error.lineno} 行第 {error.colno} 个字符处有误。"
+            ) from None
+        except RecursionError:
+            raise ApiError(400, "请求内容的 JSON 嵌套太深。") from None
+        # Valid UTF-8 has no surrogates: only a \\u escape can bring one in.
+        if "\\u" in text and _has_lone_surrogate(data):
+            raise ApiError(
+                400, "请求内容中有无效的字符：\\uD800–\\uDFFF 的转义只能成对出现（UTF-16 代理对）。"
+            )
+        return data
+
+
 class PortalApi(NinjaAPI):
     """NinjaAPI with the portal's rules applied to every URL it serves."""
 
@@ -97,7 +153,7 @@ class PortalApi(NinjaAPI):
         Ninja answers an undeclared method with a plain-text 405 and routes HEAD
         nowhere; its root view raises Http404 outside any operation. Wrapping its
         URL patterns keeps those rules in this one place, for every path.
-        `posted`: the operation takes a POST body (POST_OPERATIONS).
+        `posted`: the operation takes a JSON body in a POST (POST_OPERATIONS).
         """
         allow, methods = (ALLOW_POST, ("POST",)) if posted else (ALLOW, ("GET", "HEAD"))
 
@@ -111,12 +167,12 @@ class PortalApi(NinjaAPI):
                 message = f"只支持 {first} 请求（以及 {others}），不支持 {request.method[:20]}。"
                 response = self.error_response(request, ApiError(405, message))
                 response["Allow"] = allow
+            elif posted and request.content_type != "application/json":
+                # Here rather than in the parser, which ninja skips for an empty body.
+                response = self.error_response(request, unsupported_type(request.content_type))
             else:
                 response = self.answer(view, request, *args, **kwargs)
             response["Access-Control-Allow-Origin"] = "*"
-            if posted:
-                # The answer repeats what was pasted: no cache may keep it.
-                response["Cache-Control"] = "no-store"
             return response
 
         # Nothing under /api/v1/ changes anything, so no CSRF token is needed,
@@ -148,6 +204,7 @@ api = PortalApi(
     servers=[{"url": settings.PORTAL_BASE_URL}] if settings.PORTAL_BASE_URL else [],
     urls_namespace="api",
     renderer=ChineseJSONRenderer(),
+    parser=JSONBodyParser(),
     # Served below by an operation of our own (cached, Chinese unescaped); no
     # interactive docs page, which would load third-party JavaScript.
     openapi_url=None,
@@ -156,6 +213,12 @@ api = PortalApi(
 
 
 # --- Errors: every one becomes the envelope -----------------------------------------------------
+
+
+def unsupported_type(content_type: str) -> ApiError:
+    """415 for a POST body not declared as JSON (form fields, plain text, nothing)."""
+    sent = f"这里是 {content_type[:60]}" if content_type else "这里没有 Content-Type"
+    return ApiError(415, f"请求内容须是 JSON，Content-Type 应为 application/json（{sent}）。")
 
 
 @api.exception_handler(ApiError)
@@ -176,6 +239,9 @@ def not_found(request, error: Http404):
 
 @api.exception_handler(HttpError)
 def http_error(request, error: HttpError):
+    if isinstance(error.__cause__, ApiError):
+        # The body parser's own refusal, which ninja wraps in a 400 (JSONBodyParser).
+        return api.error_response(request, error.__cause__)
     message = STATUS_MESSAGES.get(error.status_code, error.message)
     return api.error_response(request, ApiError(error.status_code, message))
 

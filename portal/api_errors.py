@@ -62,6 +62,10 @@ def from_validation(errors: list[dict], query) -> ApiError:
     or ("path", "slug")); `query` is request.GET, for echoing what was sent.
     """
     first = errors[0]
+    if tuple(first["loc"][:1]) == ("body",) and len(first["loc"]) == 2:
+        # The body as a whole (empty, or not an object): the name ninja gives
+        # it ("payload") is the function's argument, unknown to clients.
+        return ApiError(400, "请求内容应是一个 JSON 对象。")
     name = str(first["loc"][-1]) if len(first["loc"]) > 1 else None
     sent = str(query.get(name, ""))[:20] if name else ""
     context = first.get("ctx") or {}

@@ -33,11 +33,13 @@ from django.utils import timezone
 from django.utils.cache import parse_etags, patch_vary_headers
 from django.utils.text import compress_string
 
+from .middleware import is_private
 from .models import current_version
 
 logger = logging.getLogger(__name__)
 CHINA = ZoneInfo("Asia/Shanghai")
-# Never cached: the staff admin, health probes (a monitor must see the truth).
+# Never cached: the staff admin, health probes (a monitor must see the truth),
+# the message check (portal.middleware.NoStoreMiddleware).
 _NEVER = ("/healthz", "/readyz", "/static/")
 _CACHEABLE_TYPES = (
     "text/html",
@@ -55,6 +57,7 @@ def _skipped(request) -> bool:
         request.method not in ("GET", "HEAD")
         or request.path.startswith(_NEVER)
         or request.path.startswith("/" + settings.PORTAL_ADMIN_PATH)
+        or is_private(request)
     )
 
 

@@ -1,9 +1,18 @@
-"""Headers every response carries, HTML, JSON, error pages and static files alike."""
+"""Headers every response carries, HTML, JSON, error pages and static files alike,
+and the one that every answer of the message check carries."""
+
+from functools import cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.urls import reverse
+from django.utils import translation
 
 from . import views
+from .i18n import without_language
+
+# The message check, page and API: their answers may repeat what was pasted.
+PRIVATE_URL_NAMES = ("agencies:check", "api:check")
 
 
 class PermissionsPolicyMiddleware:
@@ -63,3 +72,34 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, OperationalError | InterfaceError):
             return views.service_unavailable(request)
         return None
+
+
+@cache
+def _private_paths() -> frozenset[str]:
+    with translation.override(settings.LANGUAGE_CODE):  # the unprefixed paths
+        return frozenset(reverse(name) for name in PRIVATE_URL_NAMES)
+
+
+def is_private(request) -> bool:
+    """An answer of PRIVATE_URL_NAMES, in any language (/en/check/ too)."""
+    return without_language(request.path) in _private_paths()
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer of the message check.
+
+    Whatever makes the answer: the view (200, 400, 413), ninja and the API's
+    rules (405, 415), the rate limits (429), Django's error handlers. A browser
+    or proxy must not keep a page or JSON that repeats someone's message, and
+    one rule for the URLs says so more surely than one line per status.
+    portal.caching leaves these URLs alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if is_private(request):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -75,6 +75,10 @@ MIDDLEWARE = [
     # Directly after the header middleware so static files skip the rest of the
     # stack but still get every security header.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything else that answers (the rate limits' 429, the page
+    # cache, Django's redirects and error pages), so every answer of the
+    # message check is marked no-store, whatever made it.
+    "portal.middleware.NoStoreMiddleware",
     # The URL's language prefix, and nothing else, picks the language; active
     # before any URL is resolved or page rendered (error pages included).
     "portal.i18n.UrlLanguageMiddleware",

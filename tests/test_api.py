@@ -51,11 +51,11 @@ ALLOW = "GET, HEAD, OPTIONS"
 def test_openapi_document(api_spec, api_check, client):
     assert api_spec["openapi"].startswith("3.1")
     # Every operation reads; the message check takes its text as a POST body
-    # (tests/test_check.py) and may also answer 413.
+    # (tests/test_check.py) and may also answer 413 and 415 (tests/test_check_input.py).
     assert set(api_spec["paths"]) == {*OPERATIONS, "/api/v1/check"}
     check = api_spec["paths"]["/api/v1/check"]
     assert set(check) == {"post"}
-    assert set(check["post"]["responses"]) == {"200", "413", *map(str, ERROR_STATUSES)}
+    assert set(check["post"]["responses"]) == {"200", "413", "415", *map(str, ERROR_STATUSES)}
     for path in OPERATIONS:
         assert set(api_spec["paths"][path]) == {"get"}, path  # read-only
         documented = api_spec["paths"][path]["get"]["responses"]

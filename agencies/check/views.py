@@ -2,7 +2,9 @@
 
 The form POSTs, so the pasted text never appears in a URL, a browser history
 entry or an access log; the answer is the same page with the reading below
-the form, marked no-store so that no cache keeps it.
+the form. Every answer of this URL is marked no-store, so that no cache keeps
+it, by portal.middleware.NoStoreMiddleware (which also sees the rate limits'
+429 and Django's 405 and 400, made before or around this view).
 """
 
 from django import forms
@@ -13,7 +15,19 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 
-from . import reading
+from . import inputs, reading
+
+
+class CalledAtField(forms.TimeField):
+    # HH:MM from the time box, or an ISO 8601 date-time with offset from a
+    # script, read as the API reads it (inputs.called_at).
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return inputs.called_at(str(value))
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class CheckForm(forms.Form):
@@ -22,15 +36,23 @@ class CheckForm(forms.Form):
     text = forms.CharField(
         label=_("收到的短信、微信消息或通话记录全文"),
         widget=forms.Textarea(attrs={"rows": 8, "autocomplete": "off", "spellcheck": "false"}),
-        error_messages={"required": _("请先粘贴收到的消息全文。")},
+        error_messages={
+            "required": _("请先粘贴收到的消息全文。"),
+            # The code of CharField's own ProhibitNullCharactersValidator.
+            "null_characters_not_allowed": inputs.NUL_IN_TEXT,
+        },
         strip=False,
     )
-    called_at = forms.TimeField(
+    called_at = CalledAtField(
         label=_("来电或收到消息的时间（可不填）"),
         required=False,
-        input_formats=["%H:%M"],
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        error_messages={"invalid": _("时间请写成 23:30 这样的形式。")},
+        error_messages={
+            "invalid": _(
+                "时间请写成 23:30 这样的形式，"
+                "或带时区的 ISO 8601 时间，如 2026-03-05T23:30:00+08:00。"
+            )
+        },
     )
 
     def clean_text(self):
@@ -69,7 +91,4 @@ class CheckView(View):
             status = 413
         else:
             status = 400
-        response = render(request, self.template_name, context, status=status)
-        # The page repeats what was pasted: no browser or proxy cache may keep it.
-        response["Cache-Control"] = "no-store"
-        return response
+        return render(request, self.template_name, context, status=status)
