@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The message check judged on its evaluation set (tests/data/check/).
 
-    python bench/eval_check.py                # both halves, SQLite
+    python bench/eval_check.py                # all three sets, SQLite
     python bench/eval_check.py --db postgres  # the same against PostgreSQL
     python bench/eval_check.py --half heldout --misses 0
     make eval-check
@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+HALF_NAMES = ("tuning", "heldout", "fresh")  # agencies.check.evaluation.HALVES
 PG_SERVER = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0]
 
 
@@ -63,14 +64,14 @@ def setup_django(db: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--half", choices=("tuning", "heldout", "both"), default="both")
+    parser.add_argument("--half", choices=(*HALF_NAMES, "all"), default="all")
     parser.add_argument("--misses", type=int, default=1000, help="messages read wrong to list")
     args = parser.parse_args()
     setup_django(args.db)
 
     from agencies.check import evaluation, reading
 
-    halves = evaluation.HALVES if args.half == "both" else (args.half,)
+    halves = evaluation.HALVES if args.half == "all" else (args.half,)
     timings = []
 
     def timed_read(text):
