@@ -6,6 +6,8 @@ version got wrong, and where in the text each signal was raised.
 The figures over the whole evaluation set are in tests/test_check_eval.py.
 """
 
+import re
+
 import pytest
 from django.utils.html import escape
 
@@ -189,3 +191,12 @@ def test_rules_are_in_traditional_characters_on_traditional_pages(client):
     assert "以抓人、坐牢、立案相威脅" in page
     # What was pasted is quoted as it was written.
     assert "<mark>抓你</mark>" in page
+
+
+def test_every_article_a_rule_states_is_in_its_sources():
+    """A reader who follows a rule's sources finds each article its message names."""
+    article = re.compile(r"第[零一二三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?")
+    for rule in signals.rules().rules:
+        cited = "".join(rule.sources)
+        missing = [number for number in article.findall(rule.message) if number not in cited]
+        assert not missing, (rule.code, missing)
