@@ -56,9 +56,23 @@ def _converter():
     return opencc.OpenCC("s2tw")
 
 
+# Where s2tw picks the wrong one of two Traditional characters for our texts:
+# 发卡银行 is a card-issuing bank (發), not a hair clip (髮); 签 is to sign (簽)
+# except in 标签/书签/抽签 (籤); 只 in 只说明 and 只读 means "only" (只), not a
+# measure word (隻).
+_CORRECTIONS = (
+    (re.compile(r"髮(?=卡|送)"), "發"),
+    (re.compile(r"(?<![標書抽求])籤"), "簽"),
+    (re.compile(r"隻(?=說明|讀|是|能|要|有|在)"), "只"),
+)
+
+
 def traditional(text: str) -> str:
     """Simplified → Traditional, as the whole site converts: pages and the UI catalogue."""
-    return _converter().convert(text)
+    converted = _converter().convert(text)
+    for wrong, right in _CORRECTIONS:
+        converted = wrong.sub(right, converted)
+    return converted
 
 
 def to_traditional(html: str) -> str:

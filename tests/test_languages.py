@@ -195,3 +195,37 @@ def test_every_real_article_has_an_english_title_and_summary():
 
     _categories, found = read_directory(DEFAULT_DIR)
     assert found and all(a.title_en and a.summary_en for a in found)
+
+
+@pytest.mark.parametrize(
+    ("simplified", "traditional"),
+    [
+        ("发卡银行", "發卡銀行"),
+        ("保留发送记录", "保留發送記錄"),
+        ("没有签保证合同，不签任何协议", "沒有簽保證合同，不簽任何協議"),
+        ("这只说明对方有你的号码", "這只說明對方有你的號碼"),
+        ("标签", "標籤"),
+        ("头发", "頭髮"),
+        ("一只猫", "一隻貓"),
+    ],
+)
+def test_traditional_text_uses_the_character_the_word_means(simplified, traditional):
+    from portal.i18n import traditional as convert
+
+    assert convert(simplified) == traditional
+
+
+def test_no_article_or_rule_converts_to_a_wrong_character():
+    """A reader in Hong Kong or Taiwan notices 髮卡銀行 (a hair clip bank) at once."""
+    import re
+    from pathlib import Path
+
+    from portal.i18n import traditional as convert
+
+    root = Path(settings.BASE_DIR)
+    sources = [*sorted((root / "articles" / "content").glob("*.md"))]
+    sources.append(root / "agencies" / "check" / "signals.yaml")
+    wrong = re.compile(r"髮卡|髮送|(?<![標書抽求])籤|隻(說明|讀)")
+    for path in sources:
+        found = wrong.findall(convert(path.read_text(encoding="utf-8")))
+        assert not found, (path.name, found)
