@@ -14,8 +14,10 @@ source bypasses both; nothing in the code does that, and `manage.py
 refresh_figures` recounts if anything ever does.
 """
 
+import contextlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -201,6 +203,33 @@ def directory_figures() -> dict:
         "provinces_covered": len({province for province, _, n in tallies if n}),
         **totals(),
     }
+
+
+SAMPLE_DATA_TIMEOUT = 3600  # seconds; a new data version is a new key anyway
+
+
+def has_sample_data(version: int | None = None) -> bool:
+    """Whether the directory holds sample records (the banner on every page).
+
+    Read from the tally, a table of a few hundred rows, never the agency table:
+    right after an import PostgreSQL may not have analysed it yet, and an
+    EXISTS on it was a sequential scan of a million rows (issue 22). Given the
+    data version the request already read (portal.caching), the answer is kept
+    in the shared cache until the data changes, so most pages ask no query.
+    """
+    key = f"portal:has-sample:{version}"
+    if version is not None:
+        try:
+            found = cache.get(key)
+        except Exception:  # the shared cache down: ask the database
+            found = None
+        if found is not None:
+            return found
+    found = AgencyTally.objects.filter(is_sample=True, n__gt=0).exists()
+    if version is not None:
+        with contextlib.suppress(Exception):  # the shared cache down: asked again next time
+            cache.set(key, found, SAMPLE_DATA_TIMEOUT)
+    return found
 
 
 def largest_sources(limit: int) -> list[dict]:

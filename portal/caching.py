@@ -113,6 +113,8 @@ class HttpCachingMiddleware:
         except DatabaseError:
             # The view will meet the same error and answer 503.
             return self.get_response(request)
+        # For what else depends on the data alone (the sample-data banner).
+        request.data_version = version
         etag = etag_for(request, version)
         if _matches(request, etag):
             return self._headers(HttpResponseNotModified(), etag)

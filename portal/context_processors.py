@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils import translation
 
-from agencies.models import Agency
+from agencies import figures
 from portal import i18n
 from portal.links import absolute_url
 
@@ -9,12 +9,13 @@ from portal.links import absolute_url
 def site(request):
     """Values every page needs: the sample-data banner, the page's language and its alternates.
 
-    The check is one indexed EXISTS query, evaluated lazily so pages that
-    never render the banner (JSON, admin) do not pay for it.
+    Whether there is sample data is read from the figures once per data
+    version (agencies.figures.has_sample_data), lazily, so pages that never
+    render the banner (JSON, admin) do not ask.
     """
 
     def has_sample_data():
-        return Agency.objects.samples().exists()
+        return figures.has_sample_data(getattr(request, "data_version", None))
 
     def alternates():
         return i18n.alternates(request)

@@ -109,3 +109,19 @@ def test_province_page_totals_and_facets_come_from_the_figures(client):
     assert "符合条件的机构 1 家" in html
     assert "本站名录收录登记在湖南省的机构 3 家" in html
     assert "长沙示例一有限公司" in html and "长沙示例二有限公司" not in html
+
+
+def test_the_sample_banner_asks_the_figures_once_per_data_version():
+    """Every page shows the banner or not; it must not cost a query on the
+    agency table (a sequential scan on PostgreSQL right after an import), nor a
+    query on every page (issue 22)."""
+    make_agency(is_sample=True)
+    with CaptureQueriesContext(connection) as first:
+        assert figures.has_sample_data(7) is True
+    assert len(first.captured_queries) == 1
+    assert "agencies_agency\"" not in first.captured_queries[0]["sql"]
+    with CaptureQueriesContext(connection) as again:
+        assert figures.has_sample_data(7) is True
+    assert again.captured_queries == []
+    Agency.objects.filter(is_sample=True).delete()
+    assert figures.has_sample_data(8) is False
