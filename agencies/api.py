@@ -20,7 +20,7 @@ from portal.paging import Page, PageParams, paginate
 
 from . import phones
 from . import uscc as uscc_lib
-from .check import reading
+from .check import inputs, reading, tradenames
 from .enums import ActionKind, ChangeField, ChangeVia, NameKind, PhoneKind, Status
 from .filters import AgencyListFilter
 from .models import Agency, AgencyPhone, SuppressedPhone
@@ -212,7 +212,12 @@ class UsccCheck(BaseModel):
     code: str
     valid: bool
     message: str
-    expected: str | None = Field(description="校验位不对时，按前 17 位算出的完整代码")
+    expected: str | None = Field(
+        description=(
+            "校验位不对时，前 17 位加上按它们算出的校验位。不是更正：校验位说明不了错在哪一位，"
+            "名录中的这个代码多半属于另一家公司"
+        )
+    )
     found: bool
 
 
@@ -222,10 +227,18 @@ class AgencyPage(Page[AgencySummary]):
 
 class CheckIn(BaseModel):
     text: str = Field(
-        description=f"收到的短信、微信消息或通话记录全文，最多 {reading.MAX_TEXT} 字（超出为 413）"
+        description=(
+            f"收到的短信、微信消息或通话记录全文，最多 {reading.MAX_TEXT} 字（超出为 413），"
+            "不能含空字符（NUL）"
+        )
     )
     called_at: str | None = Field(
-        None, description="来电或收到消息的时间，HH:MM（24 小时制），可不填", examples=["23:30"]
+        None,
+        description=(
+            "来电或收到消息的时间，可不填：HH:MM（24 小时制，北京时间），"
+            "或带时区的 ISO 8601 日期时间（如 2026-03-05T15:30:00Z），按北京时间读取"
+        ),
+        examples=["23:30", "2026-03-05T23:30:00+08:00"],
     )
 
 
@@ -248,10 +261,31 @@ class CheckCode(BaseModel):
 
 class CheckAgency(AgencySummary):
     # An agency the message led to, with how (set on it by _with_how_found()).
-    found_by: list[Literal["phone", "credit_code", "name"]] = Field(
-        description="怎样找到的：文中的号码、统一社会信用代码或名称"
+    found_by: list[
+        Literal["phone", "credit_code", "name", "place_and_trade_name", "trade_name"]
+    ] = Field(
+        description="怎样找到的：文中的号码、统一社会信用代码、名称（现名、曾用名或对外使用的名称），"
+        "地名加字号（如“岳阳鼎盛”），或名录中只有这一家使用的字号（如“鼎盛”）"
     )
-    matched_text: str = Field(description="文中出现的名称原文（按名称找到时）")
+    matched_text: str = Field(description="文中出现的名称或字号原文（按名称或字号找到时）")
+
+
+class CheckCandidates(BaseModel):
+    # A trade name in the message that several agencies carry (reading.SharedName).
+    model_config = ConfigDict(from_attributes=True)
+
+    matched_text: str = Field(description="文中出现的字号（或地名加字号）原文")
+    count: int = Field(ge=2, description="名录中使用这个字号的机构数")
+    agencies: list[AgencySummary] = Field(
+        description=(
+            f"使用这个字号的机构（最多列出 {tradenames.SHOWN} 家）：文中说的是哪一家，无法确定"
+        )
+    )
+
+
+class CheckMatch(BaseModel):
+    start: int = Field(description="起点：text 中第一个字的下标（从 0 起，按 Unicode 码位）")
+    end: int = Field(description="终点：最后一个字之后的下标，text[start:end] 即触发的文字")
 
 
 class CheckSignal(BaseModel):
@@ -261,6 +295,10 @@ class CheckSignal(BaseModel):
     )
     title: str
     quote: str = Field(description="触发的原句（night_contact 为所填时间）")
+    match: list[CheckMatch] = Field(
+        description="触发这一信号的文字在所提交 text 中的位置（按 Unicode 码位计数；"
+        "night_contact 为空）"
+    )
     message: str = Field(description="规则怎么说、对你意味着什么")
     sources: list[str] = Field(description="所依据的法规和规定")
     article_url: SiteUrl = Field(json_schema_extra={"format": "uri"}, description="延伸阅读")
@@ -270,6 +308,9 @@ class CheckResult(BaseModel):
     phones: list[CheckPhone]
     credit_codes: list[CheckCode]
     agencies: list[CheckAgency]
+    candidates: list[CheckCandidates] = Field(
+        description="文中出现、但名录中有多家机构使用的字号：列出这些机构，不认定是哪一家"
+    )
     signals: list[CheckSignal]
     steps: list[str] = Field(description="接下来可以做的事，按信号排列")
     truncated: bool = Field(description="号码太多，只读了前面的一部分")
@@ -452,13 +493,18 @@ def phone_detail(request, key: str = Path(description="号码，任意写法；�
 
 
 def _called_at(raw: str | None) -> dt.time | None:
+    # Read as the page's form reads it: HH:MM, or ISO 8601 with offset in China time.
     if not raw:
         return None
     try:
-        hours, minutes = (int(part) for part in raw.strip().split(":"))
-        return dt.time(hours, minutes)
+        return inputs.called_at(raw)
     except ValueError:
-        raise ApiError(400, "called_at 应是 HH:MM 形式的时间，例如 23:30。", "called_at") from None
+        raise ApiError(
+            400,
+            "called_at 应是 HH:MM 形式的时间（例如 23:30），"
+            "或带时区的 ISO 8601 日期时间（例如 2026-03-05T23:30:00+08:00）。",
+            "called_at",
+        ) from None
 
 
 def _with_how_found(found: reading.FoundAgency):
@@ -488,12 +534,14 @@ def check_answer(result: reading.Reading) -> CheckResult:
                 for code in result.credit_codes
             ],
             "agencies": [_with_how_found(found) for found in result.agencies],
+            "candidates": result.candidates,
             "signals": [
                 {
                     "code": signal.rule.code,
                     "level": signal.rule.level,
                     "title": signal.rule.title,
                     "quote": signal.quote,
+                    "match": [{"start": start, "end": end} for start, end in signal.matches],
                     "message": signal.rule.message,
                     "sources": signal.rule.sources,
                     "article_url": signal.article_url,
@@ -508,7 +556,7 @@ def check_answer(result: reading.Reading) -> CheckResult:
 
 @router.post(
     "/check",
-    response=responses(CheckResult, also=(413,)),
+    response=responses(CheckResult, also=(413, 415)),
     operation_id="checkMessage",
     url_name="check",
     summary="检查一条催收消息：其中的号码、代码、机构，以及哪些说法与规则不符",
@@ -516,10 +564,15 @@ def check_answer(result: reading.Reading) -> CheckResult:
         "把收到的短信、微信消息或通话记录全文 POST 过来（JSON），返回其中的电话号码、"
         "统一社会信用代码、名录中出现的机构，以及与已知说法相符的信号（signals）。"
         "这是对文字的自动解读，不是法律意见；没有找到登记机构，既不证明对方可信，也不证明不可信。"
-        "文字不保存、不记录、不缓存（Cache-Control: no-store）。"
+        "文字不保存、不记录、不缓存：每个回答（错误也一样）都带 Cache-Control: no-store。"
+        "请求体须是 UTF-8 的 JSON（Content-Type: application/json，否则为 415）。"
     ),
 )
 def check(request, payload: CheckIn):
+    # Before the other checks, as the page's form does (its field validators
+    # run before clean_text).
+    if "\x00" in payload.text:
+        raise ApiError(400, str(inputs.NUL_IN_TEXT), "text")
     if not payload.text.strip():
         raise ApiError(400, "text 不能为空：请粘贴收到的消息全文。", "text")
     if len(payload.text) > reading.MAX_TEXT:

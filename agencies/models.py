@@ -561,4 +561,9 @@ class SourceTally(models.Model):
 
 # The name-search index's models live with the rest of search (agencies/search/);
 # importing them here is how Django finds them for this app.
-from .search.models import SearchEntry, SearchGramCount, SearchToken  # noqa: E402, F401
+from .search.models import (  # noqa: E402, F401
+    SearchEntry,
+    SearchGramCount,
+    SearchToken,
+    TradeNameKey,
+)

@@ -56,6 +56,13 @@ def test_openapi_document(api_spec, api_check, client):
     check = api_spec["paths"]["/api/v1/check"]
     assert set(check) == {"post"}
     assert set(check["post"]["responses"]) == {"200", "413", "415", *map(str, ERROR_STATUSES)}
+    # Its answer: the agencies it led to and how, and the trade names several
+    # agencies share (tests/test_check_names.py).
+    schemas = api_spec["components"]["schemas"]
+    assert {"agencies", "candidates"} <= set(schemas["CheckResult"]["required"])
+    assert schemas["CheckAgency"]["properties"]["found_by"]["items"]["enum"] == [
+        "phone", "credit_code", "name", "place_and_trade_name", "trade_name"
+    ]  # fmt: skip
     for path in OPERATIONS:
         assert set(api_spec["paths"][path]) == {"get"}, path  # read-only
         documented = api_spec["paths"][path]["get"]["responses"]

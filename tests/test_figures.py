@@ -119,7 +119,7 @@ def test_the_sample_banner_asks_the_figures_once_per_data_version():
     with CaptureQueriesContext(connection) as first:
         assert figures.has_sample_data(7) is True
     assert len(first.captured_queries) == 1
-    assert "agencies_agency\"" not in first.captured_queries[0]["sql"]
+    assert 'agencies_agency"' not in first.captured_queries[0]["sql"]
     with CaptureQueriesContext(connection) as again:
         assert figures.has_sample_data(7) is True
     assert again.captured_queries == []

@@ -87,9 +87,9 @@ class FoldedText:
         return list(dict.fromkeys(text[i : i + HEAD] for i in range(len(text) - HEAD + 1)))
 
 
-def find(text: str) -> list[NameHit]:
+def find(text: str | FoldedText) -> list[NameHit]:
     """Every registered name in the text, longest first where two overlap."""
-    folded = FoldedText(text)
+    folded = text if isinstance(text, FoldedText) else FoldedText(text)
     windows = folded.windows()[:MAX_WINDOWS]
     if not windows:
         return []

@@ -1,8 +1,9 @@
 """The whole check of one message: who is behind it, what it claims, what to do.
 
-Queries: one for the agencies behind the numbers, one for the names in the
-text, one for the agencies found by name or credit code — whatever the
-length of the text or the size of the directory (tests/test_check.py).
+Queries: one for the agencies behind the numbers, one for the registered
+names in the text, one for its trade names (tradenames.py), one for the
+agencies found by name or credit code — whatever the length of the text or
+the size of the directory (tests/test_check.py, tests/test_check_names.py).
 """
 
 import datetime
@@ -13,10 +14,12 @@ from django.db.models import Q
 from .. import phones as phones_lib
 from .. import uscc as uscc_lib
 from ..models import Agency, AgencyPhone
-from . import names, signals
+from . import names, signals, tradenames
 
 MAX_TEXT = 5000  # characters; longer is refused (413), not cut without a word
-FOUND_BY_ORDER = ("phone", "credit_code", "name")
+# Surest first: a registered name before a place and trade name (岳阳鼎盛) before
+# a trade name alone (鼎盛).
+FOUND_BY_ORDER = ("phone", "credit_code", "name", "place_and_trade_name", "trade_name")
 
 
 class TextTooLong(ValueError):
@@ -42,7 +45,25 @@ class FoundCode:
 class FoundAgency:
     agency: Agency
     found_by: list[str] = field(default_factory=list)
-    matched_text: str = ""  # the name as it stands in the text, when found by name
+    # The name as it stands in the text, when found by name or trade name: the
+    # registered name when there is one, else the first.
+    matched_text: str = ""
+    matched: dict[str, str] = field(default_factory=dict)  # found_by value -> text
+
+    @property
+    def reasons(self) -> list[tuple[str, str]]:
+        """(found_by value, the text it matched, or "") in FOUND_BY_ORDER."""
+        return [(how, self.matched.get(how, "")) for how in self.found_by]
+
+
+@dataclass
+class SharedName:
+    """A trade name in the text that several agencies carry: which one is meant, the
+    text does not say (agencies.check.tradenames)."""
+
+    matched_text: str  # as it stands in the text: 恒信, 常德恒信
+    agencies: list[Agency]  # the first tradenames.SHOWN of them
+    count: int  # how many agencies in the directory carry it
 
 
 @dataclass
@@ -55,10 +76,14 @@ class Reading:
     steps: list[str]
     # More numbers than phones.FIND_LIMIT: the rest were not read.
     truncated: bool = False
+    # Trade names the text uses that several agencies share: listed, nobody named.
+    candidates: list[SharedName] = field(default_factory=list)
 
     @property
     def found_anything(self) -> bool:
-        return bool(self.phones or self.credit_codes or self.agencies or self.signals)
+        return bool(
+            self.phones or self.credit_codes or self.agencies or self.candidates or self.signals
+        )
 
 
 def read(text: str, called_at: datetime.time | None = None) -> Reading:
@@ -73,7 +98,8 @@ def read(text: str, called_at: datetime.time | None = None) -> Reading:
         found = by_agency.setdefault(agency.id, FoundAgency(agency))
         if how not in found.found_by:
             found.found_by.append(how)
-        found.matched_text = found.matched_text or matched
+        if matched:
+            found.matched.setdefault(how, matched)
         return found
 
     if numbers:
@@ -85,12 +111,15 @@ def read(text: str, called_at: datetime.time | None = None) -> Reading:
             note(link.agency, "phone")
             by_key[link.phone.key].agencies.append(link.agency.uscc)
 
-    hits = names.find(text)
+    folded = names.FoldedText(text)
+    hits = names.find(folded)
+    known = {*by_agency, *(hit.agency_id for hit in hits)}
+    short = tradenames.find(folded, hits, known)
     wanted_codes = {c.expected or c.code for c in codes if c.valid or c.expected}
-    if hits or wanted_codes:
-        rows = Agency.objects.for_listing().filter(
-            Q(id__in=[hit.agency_id for hit in hits]) | Q(uscc__in=wanted_codes)
-        )
+    candidates: list[SharedName] = []
+    if hits or short.hits or short.shared or wanted_codes:
+        ids = [hit.agency_id for hit in hits] + short.agency_ids
+        rows = Agency.objects.for_listing().filter(Q(id__in=ids) | Q(uscc__in=wanted_codes))
         by_id = {agency.id: agency for agency in rows}
         by_code = {agency.uscc: agency for agency in rows}
         for code in codes:
@@ -101,9 +130,14 @@ def read(text: str, called_at: datetime.time | None = None) -> Reading:
         for hit in hits:
             if hit.agency_id in by_id:
                 note(by_id[hit.agency_id], "name", hit.matched_text)
+        for hit in short.hits:
+            if hit.agency_id in by_id:
+                note(by_id[hit.agency_id], hit.how, hit.matched_text)
+        candidates = _candidates(short.shared, by_id, by_agency, note)
 
     for found in by_agency.values():
         found.found_by.sort(key=FOUND_BY_ORDER.index)
+        found.matched_text = next((text for _, text in found.reasons if text), "")
     found_signals = signals.find(text, called_at)
     return Reading(
         text_length=len(text),
@@ -113,7 +147,23 @@ def read(text: str, called_at: datetime.time | None = None) -> Reading:
         signals=found_signals,
         steps=_steps(found_signals),
         truncated=len(numbers) >= phones_lib.FIND_LIMIT,
+        candidates=candidates,
     )
+
+
+def _candidates(shared: list[tradenames.Shared], by_id: dict, by_agency: dict, note):
+    """Shared trade names as candidates; one the text led to otherwise (here: by
+    its credit code) is that agency's instead."""
+    candidates = []
+    for each in shared:
+        agencies = [by_id[i] for i in each.agency_ids if i in by_id]
+        already = [agency for agency in agencies if agency.id in by_agency]
+        for agency in already:
+            note(agency, each.how, each.matched_text)
+        if agencies and not already:
+            agencies.sort(key=lambda agency: (not agency.is_live, agency.name_sort, agency.uscc))
+            candidates.append(SharedName(each.matched_text, agencies, each.count))
+    return candidates
 
 
 def _code(code: str) -> FoundCode:
@@ -133,4 +183,4 @@ def _steps(found: list[signals.Signal]) -> list[str]:
         keys.extend(key for key in signal.rule.steps if key not in keys)
     if not keys:
         keys = ["verify_company", "evidence"]
-    return [rules.steps[key] for key in keys if key in rules.steps]
+    return [rules.step_text(key) for key in keys if key in rules.steps]

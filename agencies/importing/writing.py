@@ -652,9 +652,11 @@ class _Batch:
         changed from the database."""
         built, touched = [], []
         for state in self.states.values():
-            search = state.search
-            if search is not None and search[:2] == (state.row["name"], state.row["status"]):
-                built.append((state.pk, state.row["province_id"], search[1], search[2]))
+            search, row = state.search, state.row
+            if search is not None and search[:2] == (row["name"], row["status"]):
+                province = row["province_id"]
+                keys = index.trade_keys(row["name"], state.names, row["city"], province)
+                built.append((state.pk, province, search[1], search[2], keys))
             elif state.new or state.dirty:
                 touched.append(state.pk)
         index.add(built)

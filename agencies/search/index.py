@@ -1,7 +1,10 @@
 """Keeps the name-search index (agencies.search.models) in step with the registry.
 
 Writers (the admin, sample data) call `refresh(agency_ids)` after changing
-agencies, names or aliases, inside the same transaction. The import keeps one
+agencies, names or aliases, inside the same transaction. The index is three
+kinds of rows per agency: its folded names (`SearchEntry`), their grams
+(`SearchToken`, counted in `SearchGramCount`) and the short ways to name it
+that the message check looks up (`TradeNameKey`, agencies.search.tradename). The import keeps one
 `IndexWriter` for its whole transaction: it adds the rows of new agencies
 from `build()` output computed while checking, refreshes changed ones, and
 on a large load drops the gram index and builds it once at the end.
@@ -22,8 +25,8 @@ from django.db.models import Count
 from .. import bulk, dbindexes
 from ..enums import NameKind, Status
 from ..models import Agency, AgencyName
-from . import textnorm
-from .models import EntryKind, SearchEntry, SearchGramCount, SearchToken
+from . import textnorm, tradename
+from .models import EntryKind, SearchEntry, SearchGramCount, SearchToken, TradeNameKey
 from .rank import Tier, rank_value, with_tier
 
 PINYIN_PREFIX = ":p:"
@@ -32,11 +35,13 @@ AGENCY_GRAM = ""
 
 _BATCH = 5000
 GRAM_INDEX = "searchtoken_gram_rank"
+TRADE_INDEX = "tradenamekey_key"
 _KIND_OF_NAME = {NameKind.FORMER: EntryKind.FORMER, NameKind.ALIAS: EntryKind.ALIAS}
 _LIVE = frozenset(Status.live_values())
 # The order of the values in the rows IndexWriter.add() writes.
 _ENTRY_FIELDS = ("agency_id", "kind", "folded", "pinyin", "initials")
 _TOKEN_FIELDS = ("agency_id", "gram", "province_code", "status", "rank")
+_TRADE_FIELDS = ("agency_id", "key", "place_length")
 
 
 def text_grams(folded: str) -> list[str]:
@@ -137,6 +142,7 @@ def rebuild(progress=None) -> int:
     SearchToken.objects.all().delete()
     SearchEntry.objects.all().delete()
     SearchGramCount.objects.all().delete()
+    TradeNameKey.objects.all().delete()
     writer = IndexWriter()
     writer.go_bulk()
     done = 0
@@ -170,27 +176,44 @@ class IndexWriter:
         self.gram_index_dropped = False
         self.entries = bulk.Inserter(SearchEntry, _ENTRY_FIELDS)
         self.tokens = bulk.Inserter(SearchToken, _TOKEN_FIELDS)
+        self.trade_names = bulk.Inserter(TradeNameKey, _TRADE_FIELDS)
+        self._places: tradename.Places | None = None
+
+    def trade_keys(
+        self, name: str, names: Iterable[tuple[str, str]], city: str, province: str
+    ) -> dict[str, int]:
+        """The `TradeNameKey` rows of one agency, {key: place length}: `names` are its
+        (kind, name) pairs. Places are the Province table and the directory's cities
+        as this writer first needed them, plus each agency's own city."""
+        if self._places is None:
+            self._places = tradename.Places.load()
+        former = [other for kind, other in names if kind == NameKind.FORMER]
+        return tradename.agency_keys(name, former, self._places, city, province)
 
     def add(self, built: Iterable[tuple]) -> None:
-        """Index new agencies (no index rows yet) from `build()` output.
+        """Index new agencies (no index rows yet) from `build()` and `trade_keys()` output.
 
-        `built` holds (agency_id, province, status, (entries, tokens)).
+        `built` holds (agency_id, province, status, (entries, tokens), trade keys).
         """
         entries: list[tuple] = []
         tokens: list[tuple] = []
+        trade_names: list[tuple] = []
         counts = self.counts
-        for agency_id, province, status, (agency_entries, agency_tokens) in built:
+        for agency_id, province, status, (agency_entries, agency_tokens), keys in built:
             entries.extend((agency_id, *entry) for entry in agency_entries)
             tokens.extend(
                 (agency_id, gram, province, status, rank) for gram, rank in agency_tokens.items()
             )
             counts.update(zip(agency_tokens, repeat(province), repeat(status)))
+            trade_names.extend((agency_id, key, length) for key, length in keys.items())
         # Sorted by gram, inserts walk the gram index in order instead of jumping
         # around it: noticeably faster once the index outgrows the page cache.
         if not self.gram_index_dropped:
             tokens.sort(key=lambda row: row[1])
+            trade_names.sort(key=lambda row: row[1])
         self.entries.insert_tuples(entries)
         self.tokens.insert_tuples(tokens)
+        self.trade_names.insert_tuples(trade_names)
 
     def refresh(self, agency_ids: Iterable[int], fresh: bool = False) -> None:
         """Recompute these agencies' rows from the database; `fresh`: they have none yet."""
@@ -201,15 +224,23 @@ class IndexWriter:
     def _refresh_batch(self, ids: list[int], fresh: bool) -> None:
         if not fresh:
             self.forget(ids)
-        rows = Agency.objects.filter(id__in=ids).values_list("id", "name", "status", "province_id")
+        rows = Agency.objects.filter(id__in=ids).values_list(
+            "id", "name", "status", "province_id", "city"
+        )
         other_names: dict[int, list[tuple[str, str]]] = {}
         for agency_id, kind, name in AgencyName.objects.filter(agency_id__in=ids).values_list(
             "agency_id", "kind", "name"
         ):
             other_names.setdefault(agency_id, []).append((kind, name))
         self.add(
-            (agency_id, province, status, build(name, status, other_names.get(agency_id, ())))
-            for agency_id, name, status, province in rows
+            (
+                agency_id,
+                province,
+                status,
+                build(name, status, other_names.get(agency_id, ())),
+                self.trade_keys(name, other_names.get(agency_id, ()), city, province),
+            )
+            for agency_id, name, status, province, city in rows
         )
 
     def forget(self, ids: list[int]) -> None:
@@ -224,9 +255,11 @@ class IndexWriter:
             self.counts[gram, province, status] -= n
         SearchToken.objects.filter(agency_id__in=ids).delete()
         SearchEntry.objects.filter(agency_id__in=ids).delete()
+        TradeNameKey.objects.filter(agency_id__in=ids).delete()
 
     def go_bulk(self) -> None:
-        """Drop the gram index until `finish()`: for loads that add much of the table.
+        """Drop the gram and trade-name indexes until `finish()`: for loads that add
+        much of the table.
 
         Inserting ~20 grams per agency at random places in a B-tree that has
         outgrown the cache is what slows a big load down; building the index
@@ -238,12 +271,14 @@ class IndexWriter:
         if self.gram_index_dropped:
             return
         dbindexes.drop(SearchToken, GRAM_INDEX)
+        dbindexes.drop(TradeNameKey, TRADE_INDEX)
         self.gram_index_dropped = True
 
     def finish(self) -> None:
-        """Create the gram index again (after go_bulk()) and write the gram counts."""
+        """Create the indexes again (after go_bulk()) and write the gram counts."""
         if self.gram_index_dropped:
             dbindexes.create(SearchToken, GRAM_INDEX)
+            dbindexes.create(TradeNameKey, TRADE_INDEX)
             self.gram_index_dropped = False
         _add_counts(self.counts)
         self.counts = Counter()

@@ -119,6 +119,42 @@ class SearchToken(models.Model):
         return self.gram
 
 
+class TradeNameKey(models.Model):
+    """One way to name an agency short of its registered name (agencies.search.tradename):
+    its trade name alone (鼎盛, `place_length` 0) or after a place it is known by
+    (岳阳鼎盛, 湖南鼎盛: `place_length` 2). The message check looks up the words
+    of a pasted text here, exactly (agencies.check.tradenames).
+
+    Derived rows, like SearchToken: rewritten by agencies.search.index wherever
+    SearchEntry is, in the same transaction.
+    """
+
+    pk = models.CompositePrimaryKey("agency", "key")
+    # No database foreign-key check and no index of its own: the primary key
+    # starts with agency_id, and the ORM still cascades deletes.
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.CASCADE,
+        related_name="trade_name_keys",
+        db_constraint=False,
+        db_index=False,
+    )
+    key = models.CharField(max_length=16)
+    place_length = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("字号键")
+        verbose_name_plural = _("字号键")
+        indexes = [
+            # The message check: which agencies a word of the text names, how
+            # many share it — an index range per word, read without the table.
+            models.Index(fields=["key", "place_length", "agency"], name="tradenamekey_key"),
+        ]
+
+    def __str__(self):
+        return self.key
+
+
 class SearchGramCount(models.Model):
     """How many agencies have a gram, per province and status.
 
