@@ -37,8 +37,15 @@ class FoundCode:
     code: str
     valid: bool
     message: str  # why it is wrong, when it is
-    expected: str  # the code with the right check character, when only that is wrong
-    uscc: str = ""  # the agency in the directory it leads to (the code, or the expected one)
+    # When only the check character disagrees: the first 17 characters with the
+    # one they give. Not the correction: one wrong character anywhere changes
+    # the check character, and this code is usually another company's.
+    expected: str
+    uscc: str = ""  # the directory agency with this very code (a valid code)
+    # A directory agency whose code is `expected`: a different company with a
+    # similar code, shown with its name; the text never leads to it.
+    similar: str = ""
+    similar_name: str = ""
 
 
 @dataclass
@@ -78,6 +85,10 @@ class Reading:
     truncated: bool = False
     # Trade names the text uses that several agencies share: listed, nobody named.
     candidates: list[SharedName] = field(default_factory=list)
+
+    @property
+    def passages(self) -> list[signals.Passage]:
+        return signals.passages(self.signals)
 
     @property
     def found_anything(self) -> bool:
@@ -124,9 +135,13 @@ def read(text: str, called_at: datetime.time | None = None) -> Reading:
         by_code = {agency.uscc: agency for agency in rows}
         for code in codes:
             agency = by_code.get(code.expected or code.code)
-            if agency is not None:
+            if agency is None:
+                continue
+            if code.valid:
                 code.uscc = agency.uscc
                 note(agency, "credit_code")
+            else:
+                code.similar, code.similar_name = agency.uscc, agency.name
         for hit in hits:
             if hit.agency_id in by_id:
                 note(by_id[hit.agency_id], "name", hit.matched_text)

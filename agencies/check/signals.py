@@ -126,6 +126,7 @@ class Signal:
         parts: list[tuple[str, bool]] = [("…", False)] if self.cut_before else []
         at, end = self.quote_start, self.quote_start + len(self.quote)
         for start, stop in sorted(self.matches):
+            # Spans may overlap (two signals' words): what is marked stays marked.
             start, stop = max(start, at), min(stop, end)
             if start >= stop:
                 continue
@@ -138,6 +139,53 @@ class Signal:
         if self.cut_after:
             parts.append(("…", False))
         return parts
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One quoted sentence and the signals it raised: a sentence that raised
+    three signals is quoted once, with the words of all three marked."""
+
+    signals: tuple[Signal, ...]
+
+    @property
+    def quote_parts(self) -> list[tuple[str, bool]]:
+        first = self.signals[0]
+        merged = Signal(
+            first.rule,
+            first.quote,
+            first.position,
+            tuple(span for signal in self.signals for span in signal.matches),
+            first.quote_start,
+            first.cut_before,
+            first.cut_after,
+        )
+        return _merged_marks(merged.quote_parts)
+
+    @property
+    def is_time(self) -> bool:
+        return self.signals[0].rule.when == "night"
+
+
+def passages(found: list[Signal]) -> list[Passage]:
+    """The signals grouped by the sentence they quote, in the order they come
+    (violations first): each sentence is shown once."""
+    groups: dict[tuple, list[Signal]] = {}
+    for signal in found:
+        key = ("time",) if signal.rule.when else (signal.quote_start, signal.quote)
+        groups.setdefault(key, []).append(signal)
+    return [Passage(tuple(group)) for group in groups.values()]
+
+
+def _merged_marks(parts: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Adjacent pieces with the same marking as one (overlapping matches)."""
+    merged: list[tuple[str, bool]] = []
+    for text, marked in parts:
+        if merged and merged[-1][1] == marked:
+            merged[-1] = (merged[-1][0] + text, marked)
+        else:
+            merged.append((text, marked))
+    return merged
 
 
 @dataclass(frozen=True)
