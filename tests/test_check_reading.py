@@ -200,3 +200,15 @@ def test_every_article_a_rule_states_is_in_its_sources():
         cited = "".join(rule.sources)
         missing = [number for number in article.findall(rule.message) if number not in cited]
         assert not missing, (rule.code, missing)
+
+
+@pytest.mark.django_db
+def test_a_sentence_that_raised_several_signals_is_quoted_once(client):
+    text = "明天就去你单位找你们领导，还要让警察抓你"
+    page = client.post("/check/", {"text": text}).content.decode()
+    found = {s.rule.code for s in signals.find(text)}
+    assert {"third_party_contact", "threat_arrest", "home_visit"} <= found
+    assert page.count("<blockquote") == 1
+    assert "<mark>抓你</mark>" in page and "<mark>去你单位找你们领导</mark>" in page
+    # The explanation is there, folded.
+    assert page.count('<details class="signal-detail">') == len(found)
