@@ -15,6 +15,21 @@ RECENT_LIMIT = 10
 CITY_FACETS = 30
 SOURCES_SHOWN = 20
 
+# The home page's province tiles in the order of the tile map (site.css,
+# `.tile-map .pNN`) read row by row, left to right: the order in which the
+# keyboard and a screen reader meet them, and the order of the plain list
+# on a phone. A browser test (test_journeys) checks it against the map.
+MAP_ORDER = (
+    "23",
+    "65", "15", "11", "12", "22",
+    "62", "64", "14", "13", "21",
+    "54", "63", "61", "41", "37",
+    "51", "50", "42", "34", "32", "31",
+    "53", "52", "43", "36", "33",
+    "45", "44", "35", "71",
+    "46", "82", "81",
+)  # fmt: skip
+
 
 class HomeView(TemplateView):
     template_name = "agencies/home.html"
@@ -22,7 +37,8 @@ class HomeView(TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         provinces = list(Province.objects.with_agency_counts().order_by("code"))
-        context["provinces"] = provinces
+        place = {code: index for index, code in enumerate(MAP_ORDER)}
+        context["provinces"] = sorted(provinces, key=lambda p: place.get(p.code, len(place)))
         context["recent"] = Agency.objects.for_listing().recently_updated()[:RECENT_LIMIT]
         context["total"] = sum(province.agency_count for province in provinces)
         return context

@@ -170,6 +170,16 @@ def test_agency_page_shows_the_whole_record_with_sources(client, hunan_agency):
         assert text in html, text
 
 
+def test_agency_page_starts_with_what_identifies_it(client, hunan_agency):
+    html = client.get(f"/agencies/{hunan_agency.uscc}/").content.decode()
+    start = html.index('<header class="record-header">')
+    end = html.index("</header>", start)
+    # Name, status, credit code, province and numbers, before any table.
+    for text in [hunan_agency.name, "存续", hunan_agency.uscc, "湖南省", "0731-0000 1234"]:
+        assert text in html[start:end], text
+    assert end < html.index("<table")
+
+
 def test_agency_url_accepts_lower_case_code(client, hunan_agency):
     response = client.get(f"/agencies/{hunan_agency.uscc.lower()}/")
     assert response.status_code == 200

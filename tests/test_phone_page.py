@@ -24,6 +24,20 @@ def test_known_mobile_number(client, directory):
     assert not response.cookies
 
 
+def test_the_agencies_come_before_the_kind_region_and_carrier(client, directory):
+    html = client.get("/phone/13907310000/").content.decode()
+    main = html[html.index("<main") :]
+    assert main.index(directory["xinda"].name) < main.index("号码类型") < main.index("携号转网")
+
+
+def test_an_unknown_number_says_so_before_the_kind_region_and_carrier(client, db):
+    html = client.get("/phone/13800000000/").content.decode()
+    main = html[html.index("<main") :]
+    said = main.index("本站名录中没有机构登记或公布过这个号码")
+    # What it does not mean, in the same place.
+    assert said < main.index("没有收录不代表这个号码安全") < main.index("号码类型")
+
+
 def test_shared_number_says_so(client, directory):
     text = client.get("/phone/4008001234/").content.decode()
     assert directory["huarong"].name in text and directory["xinda_sh"].name in text

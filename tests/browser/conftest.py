@@ -21,8 +21,9 @@ import time
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
 
-from agencies.models import Agency
+from agencies.models import Agency, AgencyPhone
 
 # Playwright's sync API keeps an asyncio loop in this thread, and Django then
 # refuses ORM calls from it (SynchronousOnlyOperation), although nothing here
@@ -164,4 +165,11 @@ def sample(site, django_db_blocker):
         )
         mobile = agency.phone_links.filter(phone__kind="mobile").first().phone.key
         named = Agency.objects.filter(province_id="43").order_by("uscc").last()
-    return {"agency": agency, "mobile": mobile, "named": named}
+        # The number shared by the most agencies: the longest answer a number page gives.
+        shared = (
+            AgencyPhone.objects.values("phone__key")
+            .annotate(n=Count("agency", distinct=True))
+            .order_by("-n", "phone__key")
+            .first()["phone__key"]
+        )
+    return {"agency": agency, "mobile": mobile, "named": named, "shared": shared}

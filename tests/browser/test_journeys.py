@@ -7,6 +7,7 @@ import opencc
 import pytest
 from playwright.sync_api import expect
 
+from articles.loading import DEFAULT_DIR
 from tests.browser.conftest import DESKTOP, PHONE, open_page
 
 FIRST_SCREEN = 700  # px: what a phone shows before any scrolling
@@ -125,12 +126,52 @@ def test_an_article_from_an_agency_page_and_its_contents(page, site, sample):
     page.get_by_role("link", name="怎样核实一个催收机构的身份").first.click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     toc = page.get_by_role("navigation", name="目录")
+    if page.viewport_name == "375":
+        # On a phone the contents are folded: one line saying how many sections.
+        folded = toc.get_by_text(re.compile(r"^目录（\d+ 节）$"))
+        expect(toc.get_by_role("link").first).to_be_hidden()
+        folded.click()
     first = toc.get_by_role("link").first
     target = first.get_attribute("href")
     first.click()
     expect(page).to_have_url(re.compile(re.escape(target) + "$"))
     heading = page.locator(f"[id='{unquote(target[1:])}']")
     expect(heading).to_be_in_viewport()
+
+
+ARTICLES = sorted(path.stem for path in DEFAULT_DIR.glob("*.md") if not path.name.startswith("_"))
+# Two lines of the text's first paragraph, at least, show without scrolling.
+TWO_LINES = 56  # px
+
+
+@pytest.mark.parametrize("prefix", ["", "/zh-hant", "/en"], ids=["zh-hans", "zh-hant", "en"])
+def test_on_a_phone_every_article_opens_with_its_summary_and_first_answer(browser, site, prefix):
+    """A frightened reader on a phone sees what the article says before any scrolling.
+
+    The summary (on /en/ pages, the English one and the Chinese one) and the
+    beginning of the body's first block, which answers the title's question
+    (docs/articles.md), are within the first screen; the contents are folded.
+    """
+    context, page = open_page(browser, PHONE)
+    late = []
+    try:
+        for slug in ARTICLES:
+            page.goto(f"{site}{prefix}/articles/{slug}/")
+            for lead in page.locator(".article-header .lead").all():
+                box = lead.bounding_box()
+                if box["y"] + box["height"] > FIRST_SCREEN:
+                    late.append(f"{slug}: summary ends at {box['y'] + box['height']:.0f}px")
+            first = page.locator(".article-body > *").first
+            box = first.bounding_box()
+            if box["y"] + min(box["height"], TWO_LINES) > FIRST_SCREEN:
+                late.append(f"{slug}: first answer starts at {box['y']:.0f}px")
+            expect(page.locator(".toc-compact details")).not_to_have_attribute("open", "")
+            no_horizontal_scrolling(page)
+    finally:
+        context.close()
+    assert not late, f"below the first {FIRST_SCREEN}px at 375px on {prefix or '/'}:\n" + "\n".join(
+        late
+    )
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
@@ -199,6 +240,42 @@ def test_on_a_phone_results_come_first(browser, site, path):
         context.close()
 
 
+ANSWER_LINE = 600  # px: where the number page's answer must have begun on a phone
+
+
+@pytest.mark.parametrize("prefix", ["", "/zh-hant", "/en"], ids=["zh-hans", "zh-hant", "en"])
+@pytest.mark.parametrize("which", ["one agency", "shared"])
+def test_on_a_phone_the_number_page_names_the_agency_first(browser, site, sample, prefix, which):
+    number = sample["mobile"] if which == "one agency" else sample["shared"]
+    context, page = open_page(browser, PHONE)
+    try:
+        page.goto(site + prefix + f"/phone/{number}/")
+        name = page.locator("main .agency-list .agency-name").first
+        expect(name).to_be_visible()
+        box = name.bounding_box()
+        bottom = box["y"] + box["height"]
+        assert bottom <= ANSWER_LINE, f"the first agency's name ends at {bottom:.0f}px"
+        # The answer comes before the kind of number, the region and the carrier.
+        facts = page.locator("main .phone-facts").bounding_box()
+        assert box["y"] < facts["y"]
+        no_horizontal_scrolling(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("prefix", ["", "/zh-hant", "/en"], ids=["zh-hans", "zh-hant", "en"])
+def test_on_a_phone_an_unknown_number_says_so_first(browser, site, prefix):
+    context, page = open_page(browser, PHONE)
+    try:
+        page.goto(site + prefix + "/phone/13800138000/")
+        answer = page.locator("main .no-match")
+        expect(answer).to_be_visible()
+        assert answer.bounding_box()["y"] < ANSWER_LINE
+        assert answer.bounding_box()["y"] < page.locator("main .phone-facts").bounding_box()["y"]
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("path", ["/", "/search/?q=示例", "/provinces/hunan/"])
 def test_main_controls_are_big_enough_to_touch(browser, site, path):
     context, page = open_page(browser, PHONE)
@@ -243,8 +320,33 @@ def test_the_province_tiles_are_a_map_on_a_desktop_and_a_list_for_everyone(page,
         assert hubei["x"] == hunan["x"] == guangdong["x"]
         assert hubei["y"] < hunan["y"] < guangdong["y"]
     no_horizontal_scrolling(page)
-    # Each tile says its province and its count in words, as a link.
-    expect(tiles.nth(0).get_by_role("link")).to_have_accessible_name(re.compile(r"^北京\s+\d+ 家$"))
+    # Each tile says its province and its count in words, as a link; the list
+    # starts where the map does, at its top row (黑龙江).
+    first = tiles.nth(0).get_by_role("link")
+    expect(first).to_have_accessible_name(re.compile(r"^黑龙江\s+\d+ 家$"))
+    beijing = page.locator(".tile-map .p11 a")
+    expect(beijing).to_have_accessible_name(re.compile(r"^北京\s+\d+ 家$"))
+
+
+def test_tab_moves_across_the_province_map_row_by_row(browser, site):
+    context, page = open_page(browser, DESKTOP)
+    try:
+        page.goto(site + "/")
+        page.locator(".tile-map li a").first.focus()
+        seen = []
+        for _ in range(34):
+            box = page.evaluate(
+                """() => { const r = document.activeElement.getBoundingClientRect();
+                           return document.activeElement.closest('.tile-map')
+                               ? [Math.round(r.top + scrollY), Math.round(r.left)] : null; }"""
+            )
+            assert box is not None, f"Tab left the map after {len(seen)} tiles"
+            seen.append(box)
+            page.keyboard.press("Tab")
+        # Top to bottom, and left to right within a row: the map as it looks.
+        assert seen == sorted(seen), seen
+    finally:
+        context.close()
 
 
 def test_the_language_switcher_keeps_the_page(page, site, sample):
