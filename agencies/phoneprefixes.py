@@ -12,8 +12,10 @@ names: ~3 MB.
 
 The answers are phonenumbers' own: the same data, the same longest-prefix
 rule, the same number-type checks as ``geocoder.description_for_number`` and
-``carrier.name_for_number`` with ``lang="zh"``; a test compares the two on
-the mainland prefixes in the data.
+``carrier.name_for_number`` with ``lang="zh"``, except that the data's known
+misspellings and old city names are corrected (agencies.phonenames, which
+also gives the names in English); a test compares the two on the mainland
+prefixes in the data.
 """
 
 import importlib.util
@@ -26,6 +28,8 @@ from pathlib import Path
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+from . import phonenames
 
 _PACKAGE_DIR = Path(phonenumbers.__file__).resolve().parent
 LANG = "zh"
@@ -108,7 +112,10 @@ class PrefixTable:
 
 @cache
 def _geo() -> PrefixTable:
-    return PrefixTable("geodata")
+    table = PrefixTable("geodata")
+    # The data's known misspellings and old names, corrected once (agencies.phonenames).
+    table.names = [phonenames.corrected(name) for name in table.names]
+    return table
 
 
 @cache
@@ -117,11 +124,11 @@ def _carriers() -> PrefixTable:
 
 
 @cache
-def _country_names() -> dict[str, str]:
+def _country_names(lang: str = LANG) -> dict[str, str]:
     locale = _load_module("geodata", _PACKAGE_DIR / "geodata" / "locale.py").LOCALE_DATA
     names = {}
     for region, by_lang in locale.items():
-        name = by_lang.get(LANG, "")
+        name = by_lang.get(lang, "")
         if name.startswith("*"):  # "use the name in that other language"
             name = by_lang.get(name[1:], "")
         if name:
@@ -133,20 +140,22 @@ def _e164_digits(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)[1:]
 
 
-def country_name(number: phonenumbers.PhoneNumber) -> str:
+def country_name(number: phonenumbers.PhoneNumber, lang: str = LANG) -> str:
     """The country or territory, if the country code belongs to exactly one
-    (or the number is valid in exactly one of those sharing it)."""
+    (or the number is valid in exactly one of those sharing it); in Chinese, or
+    in English for lang="en"."""
     regions = phonenumbers.region_codes_for_country_code(number.country_code)
     if len(regions) != 1:
         valid = [r for r in regions if phonenumbers.is_valid_number_for_region(number, r)]
         if len(valid) != 1:
             return ""
         regions = valid
-    return _country_names().get(regions[0], "")
+    return _country_names(lang).get(regions[0], "")
 
 
 def region(number: phonenumbers.PhoneNumber) -> str:
-    """As geocoder.description_for_number(number, "zh")."""
+    """As geocoder.description_for_number(number, "zh"), with the data's known
+    mistakes corrected (agencies.phonenames.CORRECTIONS)."""
     kind = phonenumbers.number_type(number)
     if kind == PhoneNumberType.UNKNOWN:
         return ""

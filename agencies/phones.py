@@ -22,7 +22,7 @@ import phonenumbers
 
 from portal.links import reverse_one
 
-from . import phoneprefixes
+from . import phonenames, phoneprefixes
 from .enums import PhoneKind
 
 MAX_INPUT = 64
@@ -47,6 +47,20 @@ class Phone:
     @property
     def kind_label(self) -> str:
         return str(PhoneKind(self.kind).label)
+
+    @property
+    def region_en(self) -> str:
+        """`region` in English, for /en/ pages ({% localized number "region" %}):
+        "Changsha, Hunan"; for a number abroad or one of no region, the country."""
+        if not self.region:
+            return ""
+        if self.kind != PhoneKind.FOREIGN and (english := phonenames.english_region(self.region)):
+            return english
+        return phoneprefixes.country_name(_parse_key(self.key), "en")
+
+    @property
+    def carrier_en(self) -> str:
+        return phonenames.english_carrier(self.carrier)
 
     @property
     def url(self) -> str:
@@ -146,6 +160,11 @@ def classify(raw: str) -> tuple[str, str] | None:
     if _LANDLINE.match(digits):
         return digits, PhoneKind.LANDLINE.value
     return None
+
+
+def _parse_key(key: str) -> phonenumbers.PhoneNumber:
+    """A key (E.164 abroad, national digits at home) as phonenumbers reads it."""
+    return phonenumbers.parse(key, None if key.startswith("+") else "CN")
 
 
 def _parse_international(text: str) -> phonenumbers.PhoneNumber | None:

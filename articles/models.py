@@ -9,9 +9,13 @@ import random
 
 from django.db import models
 from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from portal.links import reverse_one
+
+# The byline of the site's own articles (articles.loading's default).
+SITE_BYLINE = gettext_noop("本站编辑部")
 
 
 class Category(models.Model):
@@ -214,3 +218,9 @@ class Article(models.Model):
     @property
     def was_updated(self) -> bool:
         return self.updated_on > self.published_on
+
+    @property
+    def byline_en(self) -> str:
+        """The site's own byline in the page's language (the catalogue's "Site editors" on
+        /en/, for portal.i18n.localized_text); any other byline is a name, kept as written."""
+        return gettext(SITE_BYLINE) if self.byline == SITE_BYLINE else ""

@@ -10,8 +10,9 @@ outside the prefixed URLs and always answer in the default language.
 On /zh-hant/ pages the UI comes from the Traditional catalogue
 (locale/zh_Hant, generated from the Simplified strings with `traditional()`
 by `make messages`, then reviewed), and what the data says — agency names,
-addresses, article text — is converted from Simplified with OpenCC as the
-page leaves the view (`to_traditional`), except inside elements marked
+addresses, article text — is converted from Simplified with OpenCC, after
+the site's own phrases (traditional_phrases.txt), as the page leaves the view
+(`to_traditional`), except inside elements marked
 `translate="no"` (such as the language names in the switcher). The page
 cache keeps the converted page, keyed like any other by URL and data
 version. Two middlewares: the language is chosen before anything else runs,
@@ -29,6 +30,7 @@ say that the text is Chinese.
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import opencc
 from django.conf import settings
@@ -56,23 +58,67 @@ def _converter():
     return opencc.OpenCC("s2tw")
 
 
-# Where s2tw picks the wrong one of two Traditional characters for our texts:
-# 发卡银行 is a card-issuing bank (發), not a hair clip (髮); 签 is to sign (簽)
-# except in 标签/书签/抽签 (籤); 只 in 只说明 and 只读 means "only" (只), not a
-# measure word (隻).
-_CORRECTIONS = (
-    (re.compile(r"髮(?=卡|送)"), "發"),
-    (re.compile(r"(?<![標書抽求])籤"), "簽"),
-    (re.compile(r"隻(?=說明|讀|是|能|要|有|在)"), "只"),
-)
+# The site's own phrases, applied before OpenCC: where s2tw picks the wrong one
+# of two Traditional characters for our texts (发卡银行 is a card issuer, 發, not
+# a hair clip, 髮). A reviewed data file; its header says how it is read.
+PHRASES_FILE = Path(__file__).resolve().parent / "traditional_phrases.txt"
+
+
+def read_phrases(path: Path = PHRASES_FILE) -> dict[str, str]:
+    """Simplified → Traditional, from the phrase file; ValueError naming the line
+    of anything that is not a phrase and its Traditional form of the same length."""
+    phrases: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        where = f"{path.name}:{number}"
+        if len(fields) != 2:
+            raise ValueError(f"{where}: expected a phrase and its Traditional form, got {line!r}")
+        simplified, converted = fields
+        if len(simplified) != len(converted):
+            raise ValueError(f"{where}: {simplified} and {converted} differ in length")
+        if simplified in phrases:
+            raise ValueError(f"{where}: {simplified} is listed twice")
+        phrases[simplified] = converted
+    return phrases
+
+
+@cache
+def _phrases() -> tuple[re.Pattern, dict[str, str]]:
+    phrases = read_phrases()
+    # Longest first: an alternation takes the first alternative that matches,
+    # so at each position the longest phrase starting there wins, as in
+    # OpenCC's own maximum-match segmentation.
+    alternatives = sorted(phrases, key=lambda phrase: (-len(phrase), phrase))
+    return re.compile("|".join(map(re.escape, alternatives))), phrases
+
+
+def opencc_traditional(text: str) -> str:
+    """OpenCC's s2tw alone, without the site's phrases: how a catalogue entry
+    filled by the machine before a phrase was added reads (traditional_catalogue)."""
+    return _converter().convert(text)
 
 
 def traditional(text: str) -> str:
-    """Simplified → Traditional, as the whole site converts: pages and the UI catalogue."""
-    converted = _converter().convert(text)
-    for wrong, right in _CORRECTIONS:
-        converted = wrong.sub(right, converted)
-    return converted
+    """Simplified → Traditional, as the whole site converts: pages, the UI catalogue,
+    articles, rules and records.
+
+    The project's phrases (traditional_phrases.txt) are found first, from the
+    left, and written as the file gives them; only the text between them goes
+    through OpenCC, so nothing converts a phrase a second time.
+    """
+    pattern, phrases = _phrases()
+    convert = _converter().convert
+    out, start = [], 0
+    for found in pattern.finditer(text):
+        if found.start() > start:
+            out.append(convert(text[start : found.start()]))
+        out.append(phrases[found.group()])
+        start = found.end()
+    if start < len(text):
+        out.append(convert(text[start:]))
+    return "".join(out)
 
 
 def to_traditional(html: str) -> str:

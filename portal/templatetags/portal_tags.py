@@ -5,7 +5,8 @@ import re
 
 from django import template
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 from portal.i18n import DATA_LANG, is_chinese_page, localized_text
 
@@ -58,9 +59,31 @@ def localized(obj, field, plain=False):
     <title> and <meta> (which cannot mark a language).
     """
     value = localized_text(obj, field)
-    if plain or value != getattr(obj, field):
+    if plain:
         return value
+    if value != getattr(obj, field):
+        return mark_chinese_words(value)
     return zh(value)
+
+
+# A run of Chinese inside other text: ideographs and the punctuation between them.
+_CJK_RUN = re.compile(
+    "[\u3400-\u4dbf\u4e00-\u9fff][\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff5e]*"
+)
+
+
+def mark_chinese_words(text: str):
+    """English text that quotes Chinese words (an English summary explaining 停息挂账):
+    each run of Chinese marked as Chinese, the rest escaped."""
+    parts, start = [], 0
+    for run in _CJK_RUN.finditer(text):
+        parts.append(conditional_escape(text[start : run.start()]))
+        parts.append(format_html('<span lang="{}">{}</span>', DATA_LANG, run.group()))
+        start = run.end()
+    if not parts:
+        return text
+    parts.append(conditional_escape(text[start:]))
+    return mark_safe("".join(parts))
 
 
 @register.filter
@@ -70,3 +93,14 @@ def mark_chinese(text):
     if not text or is_chinese_page() or not _CJK.search(str(text)):
         return text
     return format_html('<span lang="{}">{}</span>', DATA_LANG, text)
+
+
+@register.simple_tag
+def term(label, word):
+    """A word of a fixed vocabulary (a registration status) as the page's language names
+    it; on a page in another language, followed by the registry's own word, marked as
+    Chinese: ``Existing <span lang="zh-Hans">存续</span>``, so a reader can match it
+    with what the official registry shows."""
+    if not word or is_chinese_page() or str(label) == str(word):
+        return label
+    return format_html('{} <span lang="{}">{}</span>', label, DATA_LANG, word)
