@@ -18,7 +18,7 @@ from pypinyin import lazy_pinyin
 from agencies.models import Province
 
 from . import rendering
-from .models import Article, Category, Tag
+from .models import SITE_BYLINE, Article, Category, Tag
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "content"
 CATEGORIES_FILE = "_categories.yaml"
@@ -27,7 +27,7 @@ REQUIRED_KEYS = ("title", "category", "summary", "published", "sources")
 # title_en / summary_en: what /en/ pages show of an article whose text is
 # Chinese only (portal.i18n).
 OPTIONAL_KEYS = ("tags", "updated", "byline", "title_en", "summary_en")
-DEFAULT_BYLINE = "本站编辑部"
+DEFAULT_BYLINE = SITE_BYLINE
 REFERENCES_HEADING = re.compile(r"^##\s+参考依据\s*$", re.MULTILINE)
 FILE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # These words are taken by other URLs under /articles/.
@@ -527,7 +527,7 @@ def _save_article(
     category_by_slug: dict[str, Category],
     tag_by_name: dict[str, Tag],
 ) -> None:
-    rendered = rendering.render(data.body)
+    rendered = rendering.render(data.body, data.sources)
     article = article or Article(slug=data.slug)
     article.title = data.title
     article.summary = data.summary

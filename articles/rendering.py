@@ -8,6 +8,10 @@ Two layers keep article HTML safe, so a mistake in one is caught by the other:
 2. nh3 then keeps only a short list of tags and attributes and only http(s),
    mailto and tel links, whatever the first layer let through.
 
+The front matter's `sources` are merged into the body's 参考依据 list
+(`merge_sources()`), so a page has one list of sources: each source the body
+does not already list is added to it, and a duplicate only adds its address.
+
 Live figures (the `[[stats:province=43]]` paragraph) are turned into a marker
 element that nh3 would strip from author input, so only this module can emit
 one; the view fills it in with `fill_live_stats()` on each request.
@@ -28,12 +32,15 @@ from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
 
 from agencies.models import Province
 
+from .citations import names_same_source
+
 # Bump when the output of render() changes: sync_articles compares hashes that
 # include this, so every article is re-rendered once on the next sync.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"  # 2: front-matter sources merged into 参考依据
 
 # Chinese prose is read at roughly 400 characters a minute.
 CHARS_PER_MINUTE = 400
@@ -43,17 +50,28 @@ EXTERNAL_REL = "nofollow noopener noreferrer"
 ALLOWED_TAGS = {
     "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "strong", "em", "code", "pre",
     "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+    "sup", "section",  # footnotes
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
+    "a": {"href", "title", "id"},  # id: a footnote reference, the footnote links back to it
     "h2": {"id"},
     "h3": {"id"},
     "h4": {"id"},
     "ol": {"start"},
+    "li": {"id"},  # a footnote
 }
 # Table column alignment, moved from style="" (not allowed) to these classes;
-# nh3 allows `class` on th/td through allowed_classes only, never free-form.
+# nh3 allows `class` through allowed_classes only, never free-form.
 ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
+# What markdown-it's footnote plugin marks its parts with.
+FOOTNOTE_CLASSES = {
+    "sup": {"footnote-ref"},
+    "a": {"footnote-backref"},
+    "hr": {"footnotes-sep"},
+    "section": {"footnotes"},
+    "ol": {"footnotes-list"},
+    "li": {"footnote-item"},
+}
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 STATS_PARAGRAPH = re.compile(r"<p>\[\[stats:province=(\d{2})\]\]</p>")
@@ -62,6 +80,8 @@ STATS_SOURCE = re.compile(r"^province=(\d{2})$")
 # Emitted after sanitizing; nh3 strips data-* attributes, so authors cannot forge it.
 STATS_MARKER = '<p class="live-stat" data-live-stat="province:{code}"></p>'
 STATS_MARKER_RE = re.compile(r'<p class="live-stat" data-live-stat="province:(\d{2})"></p>')
+
+REFERENCES_TITLE = "参考依据"
 
 CJK_OR_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+(?:[.'-][A-Za-z0-9]+)*")
 
@@ -103,10 +123,19 @@ def _is_external(href: str) -> bool:
     return parts.netloc.lower() != own.lower()
 
 
+def _footnote_caption(self, tokens, idx, options, env) -> str:
+    """[1] for every reference to footnote 1; the plugin's own says [1:1] for the second."""
+    return f"[{tokens[idx].meta['id'] + 1}]"
+
+
 def _make_markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": False})
     md.enable("table")
     md.use(anchors_plugin, min_level=2, max_level=4, slug_func=heading_slug)
+    # Version notes and other detail a reader rarely needs: "[^1]" in the text,
+    # "[^1]: …" anywhere in the file; the notes come after the body's last section.
+    md.use(footnote_plugin, inline=False)
+    md.add_render_rule("footnote_caption", _footnote_caption)
     md.core.ruler.push("table_alignment", _table_alignment_to_class)
     return md
 
@@ -149,6 +178,141 @@ def _add_external_rel(tokens: list[Token]) -> None:
                 child.attrSet("rel", EXTERNAL_REL)
 
 
+def _inline_text(tokens: list[Token], start: int, end: int) -> str:
+    return "".join(_collect_text(t) for t in tokens[start:end] if t.type == "inline")
+
+
+def _source_date(value: str) -> str:
+    """2026 → 2026年, 2026-01 → 2026年1月, 2026-01-05 → 2026年1月5日."""
+    parts = [int(part) for part in value.split("-")]
+    return "".join(f"{n}{unit}" for n, unit in zip(parts, "年月日", strict=False))
+
+
+def _link(url: str, text: str) -> list[Token]:
+    return [
+        Token("link_open", "a", 1, attrs={"href": url}),
+        Token("text", "", 0, content=text),
+        Token("link_close", "a", -1),
+    ]
+
+
+def _source_item(source: dict, level: int, tight: bool) -> list[Token]:
+    """A list item for a source the body does not list: its title (linked), then its date."""
+    title = source["title"]
+    children = (
+        _link(source["url"], title) if source.get("url") else [Token("text", "", 0, content=title)]
+    )
+    if source.get("date"):
+        children.append(Token("text", "", 0, content=f"（{_source_date(source['date'])}）"))
+    inline = Token("inline", "", 0, children=children, content=title, level=level + 2, block=True)
+    return [
+        Token("list_item_open", "li", 1, level=level + 1, block=True, markup="-"),
+        Token("paragraph_open", "p", 1, level=level + 2, block=True, hidden=tight),
+        inline,
+        Token("paragraph_close", "p", -1, level=level + 2, block=True, hidden=tight),
+        Token("list_item_close", "li", -1, level=level + 1, block=True, markup="-"),
+    ]
+
+
+def _references_section(tokens: list[Token]) -> tuple[int, int] | None:
+    """(first token after the 参考依据 heading, first token of the next h2 or the end)."""
+    for i, token in enumerate(tokens):
+        if (
+            token.type == "heading_open"
+            and token.tag == "h2"
+            and _collect_text(tokens[i + 1]).strip() == REFERENCES_TITLE
+        ):
+            end = next(
+                (
+                    j
+                    for j in range(i + 3, len(tokens))
+                    if tokens[j].type == "heading_open" and tokens[j].tag == "h2"
+                ),
+                len(tokens),
+            )
+            return i + 3, end
+    return None
+
+
+def merge_sources(tokens: list[Token], sources: list[dict]) -> None:
+    """Add the front matter's sources to the body's 参考依据 list, each source once.
+
+    A source that an entry of the list already names (the same 《document》 and
+    articles, or the same words: articles.citations.names_same_source) is not
+    repeated; its address, if the entry has none, is added to that entry as
+    a link. The others become new entries at the end of the list (or of a new
+    list, if the section has none). Sync refuses a body without the section.
+    """
+    section = _references_section(tokens)
+    if section is None or not sources:
+        return
+    start, end = section
+    list_open = next(
+        (
+            i
+            for i in range(start, end)
+            if tokens[i].type in ("bullet_list_open", "ordered_list_open") and tokens[i].level == 0
+        ),
+        None,
+    )
+    if list_open is None:
+        tight, level, insert_at = True, 0, end
+        wrapper = (
+            Token("bullet_list_open", "ul", 1, block=True, markup="-"),
+            Token("bullet_list_close", "ul", -1, block=True, markup="-"),
+        )
+    else:
+        close_type = tokens[list_open].type.replace("_open", "_close")
+        insert_at = next(
+            i
+            for i in range(list_open + 1, len(tokens))
+            if tokens[i].type == close_type and tokens[i].level == 0
+        )
+        tight = any(t.type == "paragraph_open" and t.hidden for t in tokens[list_open:insert_at])
+        level, wrapper = 0, None
+    # (the item's text, its first inline token, the addresses it already links to)
+    items = []
+    if list_open is not None:
+        for i in range(list_open + 1, insert_at):
+            if tokens[i].type == "list_item_open" and tokens[i].level == 1:
+                close = next(
+                    j
+                    for j in range(i + 1, insert_at)
+                    if tokens[j].type == "list_item_close" and tokens[j].level == 1
+                )
+                inline = next((t for t in tokens[i:close] if t.type == "inline"), None)
+                links = {
+                    str(child.attrGet("href"))
+                    for t in tokens[i:close]
+                    if t.type == "inline"
+                    for child in t.children or []
+                    if child.type == "link_open"
+                }
+                items.append((_inline_text(tokens, i, close), inline, links))
+    added: list[Token] = []
+    for source in sources:
+        entry = next((item for item in items if names_same_source(source["title"], item[0])), None)
+        if entry is None:
+            item = _source_item(source, level, tight)
+            added += item
+            links = {source["url"]} if source.get("url") else set()
+            items.append((source["title"], item[2], links))  # item[2]: its inline token
+            continue
+        text, inline, links = entry
+        url = source.get("url")
+        if url and url not in links and inline is not None:
+            label = "网址：" if text.rstrip().endswith("。") else "。网址："
+            inline.children = [
+                *(inline.children or []),
+                Token("text", "", 0, content=label),
+                *_link(url, urlsplit(url).netloc),
+            ]
+            links.add(url)
+    if added and wrapper:
+        added = [wrapper[0], *added, wrapper[1]]
+    tokens[insert_at:insert_at] = added
+
+
 def sanitize(html: str) -> str:
     return nh3.clean(
         html,
@@ -160,14 +324,16 @@ def sanitize(html: str) -> str:
         tag_attribute_values={"a": {"rel": {EXTERNAL_REL}}},
         link_rel=None,
         url_schemes=URL_SCHEMES,
-        allowed_classes={"th": ALIGN_CLASSES, "td": ALIGN_CLASSES},
+        allowed_classes={"th": ALIGN_CLASSES, "td": ALIGN_CLASSES, **FOOTNOTE_CLASSES},
         strip_comments=True,
     )
 
 
-def render(markdown_text: str) -> Rendered:
+def render(markdown_text: str, sources: list[dict] | None = None) -> Rendered:
+    """The body as safe HTML; `sources` (the front matter's) are merged into 参考依据."""
     env: dict = {}
     tokens = _md.parse(markdown_text, env)
+    merge_sources(tokens, sources or [])
     _add_external_rel(tokens)
     html = sanitize(_md.renderer.render(tokens, _md.options, env))
     stats_codes = STATS_PARAGRAPH.findall(html)

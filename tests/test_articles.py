@@ -274,22 +274,54 @@ def test_article_page(client, synced):
     assert '更新于 <time datetime="2026-03-01">2026年3月1日</time>' in page
     assert "约 1 分钟读完" in page
     # Table of contents, then the body with matching ids.
-    toc = page.split('class="toc"')[1].split("</nav>")[0]
+    toc = page.split('class="toc toc-full"')[1].split("</nav>")[0]
     assert '<a href="#%E4%BF%9D%E5%AD%98%E8%AF%81%E6%8D%AE">保存证据</a>' in toc
     assert '<h2 id="保存证据">保存证据</h2>' in page
     assert "<p>录音、截图、短信。</p>" in page
-    # Sources, tags and the disclaimer.
-    assert "资料来源" in page
-    assert "《中华人民共和国治安管理处罚法》第五十条" in page
+    # One list of sources: the body's 参考依据, which already names the front matter's.
+    assert "资料来源" not in page
+    shown = page.split("</head>")[1]  # the JSON-LD in <head> cites the sources too
+    assert shown.count("《中华人民共和国治安管理处罚法》第五十条") == 1
+    # Tags and the disclaimer.
     assert '<a class="tag" href="/articles/tag/wei-quan-tou-su/">维权投诉</a>' in page
     assert "本站文章是一般性信息，不构成法律意见" in page
     assert_csp_friendly(page)
     assert not response.cookies
 
 
+def test_on_a_phone_the_contents_are_folded_to_the_top_level_sections(client, synced):
+    page = text_of(client.get("/articles/alpha-rules/"))
+    compact = page.split('class="toc toc-compact"')[1].split("</nav>")[0]
+    assert "<summary>目录（2 节）</summary>" in compact
+    assert re.findall(r"<a [^>]*>(.*?)</a>", compact) == ["谁可以被催收", "参考依据"]
+    # The wide-screen copy lists the sub-sections too.
+    full = page.split('class="toc toc-full"')[1].split("</nav>")[0]
+    assert re.findall(r"<a [^>]*>(.*?)</a>", full) == ["谁可以被催收", "信用卡欠款", "参考依据"]
+    english = text_of(client.get("/en/articles/alpha-rules/"))
+    assert "<summary>Contents (2 sections)</summary>" in english
+    assert "<summary>目錄（2 節）</summary>" in text_of(
+        client.get("/zh-hant/articles/alpha-rules/")
+    )
+
+
+def test_front_matter_sources_are_merged_into_the_references(client, synced):
+    page = text_of(client.get("/articles/alpha-rules/"))
+    references = page.split('<h2 id="参考依据">参考依据</h2>')[1].split("</ul>")[0]
+    items = re.findall(r"<li>(.*?)</li>", references)
+    # Named in the body already: listed once, with the front matter's address added.
+    assert items[0] == (
+        "《商业银行信用卡业务监督管理办法》第六十八条。网址："
+        '<a href="https://www.nfra.gov.cn/" rel="nofollow noopener noreferrer">www.nfra.gov.cn</a>'
+    )
+    # Only in the front matter: added, with its date.
+    assert items[1:] == ["某行业指引（2026年1月）"]
+    assert page.split("</head>")[1].count("第六十八条") == 1
+
+
 def test_article_page_breadcrumbs(client, synced):
     page = text_of(client.get("/articles/alpha-rules/"))
-    crumbs = page.split('class="breadcrumbs"')[1].split("</nav>")[0]
+    # Compact: on a phone only the way up, to the category, shows (articles.css).
+    crumbs = page.split('class="breadcrumbs breadcrumbs-compact"')[1].split("</nav>")[0]
     assert re.findall(r"<li>(.*?)</li>", crumbs) == [
         '<a href="/">首页</a>',
         '<a href="/articles/">权利与规则</a>',

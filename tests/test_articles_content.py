@@ -3,13 +3,17 @@
 The writer may still be adding files; these tests cover whatever is there.
 """
 
+import html
 import re
 from pathlib import Path
 
 import pytest
+import yaml
 
+from articles.citations import TITLE, names_same_source, short_title, stated_articles
 from articles.loading import DEFAULT_DIR, read_directory, sync
 from articles.models import Article
+from articles.rendering import render
 
 FILES = sorted(p for p in DEFAULT_DIR.glob("*.md") if not p.name.startswith("_"))
 
@@ -161,41 +165,6 @@ def test_fixed_article_links_in_templates_exist():
 
 # --- Every rule stated is listed in 参考依据 ----------------------------------------------------
 
-_DIGITS = {char: n for n, char in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
-_UNITS = {"十": 10, "百": 100, "千": 1000}
-ARTICLE_NUMBER = r"[0-9]+|[零〇一二两三四五六七八九十百千]+"
-ARTICLE = re.compile(rf"第\s*({ARTICLE_NUMBER})\s*条(之[一二三四五六七八九])?")
-ARTICLE_RANGE = re.compile(
-    rf"第\s*({ARTICLE_NUMBER})\s*条\s*[至到—–-]\s*第?\s*({ARTICLE_NUMBER})\s*条"
-)
-TITLE = re.compile(r"《([^《》]{2,60})》")
-
-
-def article_number(text: str) -> int:
-    """第一百八十八条 → 188, 第68条 → 68."""
-    if text.isdigit():
-        return int(text)
-    total, digit = 0, 0
-    for char in text:
-        if char in _DIGITS:
-            digit = _DIGITS[char]
-        else:
-            total += (digit or 1) * _UNITS[char]
-            digit = 0
-    return total + digit
-
-
-def stated_articles(text: str) -> set[tuple[int, str]]:
-    found = {(article_number(n), suffix or "") for n, suffix in ARTICLE.findall(text)}
-    for first, last in ARTICLE_RANGE.findall(text):
-        found |= {(n, "") for n in range(article_number(first), article_number(last) + 1)}
-    return found
-
-
-def short_title(title: str) -> str:
-    """《中华人民共和国民法典》 and 《民法典》 name the same law."""
-    return re.sub(r"[（(][^）)]*[）)]", "", title.removeprefix("中华人民共和国")).strip()
-
 
 @pytest.mark.parametrize(
     ("text", "number"),
@@ -213,20 +182,30 @@ def test_article_numbers_are_read_as_written(text, number):
 
 def test_a_rule_missing_from_the_references_is_caught():
     body = (
-        "民法典第一百八十八条规定……《征信业管理条例》第十六条……\n"
-        "## 参考依据\n- 《中华人民共和国民法典》第一百八十八条"
+        "民法典第一百八十八条规定……《征信业管理条例》第十六条……[^1]\n"
+        "## 参考依据\n- 《中华人民共和国民法典》第一百八十八条\n\n"
+        "[^1]: 旧版为第十五条。\n"
     )
-    stated, listed = body.split("## 参考依据")
-    assert stated_articles(stated) - stated_articles(listed) == {(16, "")}
+    stated, listed = stated_and_listed(body)
+    assert stated_articles(stated) - stated_articles(listed) == {(15, ""), (16, "")}
     assert {short_title(t) for t in TITLE.findall(stated)} - {
         short_title(t) for t in TITLE.findall(listed)
     } == {"征信业管理条例"}
 
 
+FOOTNOTE = re.compile(r"^\[\^[^\]]+\]:.*$", re.MULTILINE)
+
+
+def stated_and_listed(body: str) -> tuple[str, str]:
+    """(the text, its 参考依据). Footnotes are text wherever the file puts them."""
+    stated, _, listed = body.partition("## 参考依据")
+    notes = "\n".join(FOOTNOTE.findall(listed))
+    return stated + "\n" + notes, FOOTNOTE.sub("", listed)
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_every_rule_stated_is_listed_in_the_references(path):
-    body = body_of(read(path))
-    stated, _, listed = body.partition("## 参考依据")
+    stated, listed = stated_and_listed(body_of(read(path)))
     missing = sorted(stated_articles(stated) - stated_articles(listed))
     assert not missing, f"第N条 in the text but not in 参考依据: {missing}"
     listed_titles = {short_title(t) for t in TITLE.findall(listed)}
@@ -259,3 +238,86 @@ def test_a_printed_template_is_the_form_alone(client):
     # articles.css hides the reading aids under this class when printing.
     assert '<article class="article article-templates"' in html
     assert "<table>" in html and "<pre" in html  # the form, and its copyable text version
+
+
+def test_a_front_matter_source_is_recognised_in_the_references():
+    assert names_same_source(
+        "《民法典》第188条", "《中华人民共和国民法典》第一百八十八条，2021年施行。"
+    )
+    assert not names_same_source("《民法典》第192条", "《中华人民共和国民法典》第一百八十八条。")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_references_already_name_every_front_matter_source(path):
+    """The renderer would add a missing one (articles.rendering.merge_sources); written
+    out in 参考依据 with its notes, it reads better than the front matter's short title."""
+    text = read(path)
+    sources = yaml.safe_load(text.split("\n---", 1)[0].removeprefix("---"))["sources"]
+    _, listed = stated_and_listed(body_of(text))
+    entries = re.findall(r"^- (.+)$", listed, re.MULTILINE)
+    missing = [
+        source["title"]
+        for source in sources
+        if not any(names_same_source(source["title"], entry) for entry in entries)
+    ]
+    assert not missing
+
+
+# --- Reading length: what a reader on a phone gets through before the help --------------------
+
+# A "what to do" section: a ## or ### heading naming an action. docs/articles.md states the rule.
+ACTION_HEADING = re.compile(
+    r"^#{2,3}[ \t]+.*(怎么办|怎么做|应对|步骤|该做什么|可以做什么|第一步)", re.MULTILINE
+)
+BEFORE_ACTION_BUDGET = 4_000  # characters of text before the first "what to do" section
+SUMMARY_BUDGET = 120  # characters of the lead summary
+# What /en/ pages put above the text instead; with these a phone's first screen still
+# reaches the text's first answer (tests/browser/test_journeys.py).
+SUMMARY_EN_BUDGET = 220
+TITLE_EN_BUDGET = 60
+
+
+def text_length(markdown: str) -> int:
+    """Characters a reader reads: the rendered text, without markup, link addresses or spaces."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", render(markdown).html))
+    return len(re.sub(r"\s", "", text))
+
+
+def before_first_action(body: str) -> str:
+    """The body up to its first "what to do" section; all of it when there is none."""
+    found = ACTION_HEADING.search(body)
+    return body[: found.start()] if found else body
+
+
+@pytest.mark.parametrize(
+    ("body", "before"),
+    [
+        ("甲\n\n## 为什么\n\n乙\n\n## 现在该怎么做\n\n丙\n", "甲\n\n## 为什么\n\n乙\n\n"),
+        ("甲\n\n### 第一步：核实\n\n乙\n", "甲\n\n"),
+        ("甲\n\n## 应对的步骤\n", "甲\n\n"),
+        ("甲：你可以怎么做\n\n## 规定\n", "甲：你可以怎么做\n\n## 规定\n"),  # not a heading
+        ("甲\n\n#### 怎么办\n", "甲\n\n#### 怎么办\n"),  # too deep to be a section
+    ],
+)
+def test_what_counts_as_a_what_to_do_section(body, before):
+    assert before_first_action(body) == before
+
+
+def test_text_length_counts_what_a_reader_reads():
+    assert text_length("**粗体** [链接](https://www.pbc.gov.cn/) &amp;\n\n- 甲 乙\n") == 7
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_help_starts_within_the_reading_budget(path):
+    length = text_length(before_first_action(body_of(read(path))))
+    assert length <= BEFORE_ACTION_BUDGET, (
+        f"{length} characters before the first what-to-do section"
+    )
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_summaries_fit_the_first_screen(path):
+    meta = yaml.safe_load(read(path).split("\n---", 1)[0].removeprefix("---"))
+    assert len(meta["summary"]) <= SUMMARY_BUDGET
+    assert len(meta["summary_en"]) <= SUMMARY_EN_BUDGET
+    assert len(meta["title_en"]) <= TITLE_EN_BUDGET

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from articles.citations import names_same_source
 from articles.rendering import (
     ALLOWED_TAGS,
     EXTERNAL_REL,
@@ -58,6 +59,8 @@ XSS_PAYLOADS = [
     '<p class="live-stat" data-live-stat="province:43"></p>',
     "<style>body{display:none}</style>",
     "<details open ontoggle=alert(1)>",
+    "注[^x]\n\n[^x]: <script>alert(1)</script>[y](javascript:alert(1))",
+    '<section class="footnotes evil" id="x" onclick="alert(1)"><sup class="x">1</sup></section>',
 ]
 
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
@@ -206,3 +209,94 @@ def test_live_stats_are_filled_per_request():
 def test_html_without_markers_needs_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert fill_live_stats("<p>正文</p>") == "<p>正文</p>"
+
+
+# --- footnotes -----------------------------------------------------------------------------
+
+
+def test_footnotes_come_after_the_text_and_link_both_ways():
+    out = render(
+        "期限2年[^v]，见上[^v]。\n\n## 参考依据\n\n- 规定\n\n[^v]: 2013年原版为第七条。\n"
+    ).html
+    assert out.count('<sup class="footnote-ref"><a href="#fn1" id="fnref1') == 2
+    assert "[1:1]" not in out  # every reference to note 1 says [1]
+    references, notes = out.split('<hr class="footnotes-sep">')
+    assert "2013年原版" not in references
+    assert '<li id="fn1" class="footnote-item"><p>2013年原版为第七条。' in notes
+    assert '<a href="#fnref1" class="footnote-backref">' in notes
+
+
+# --- front-matter sources merged into 参考依据 ------------------------------------------------
+
+BODY = "正文。\n\n## 参考依据\n\n- 《中华人民共和国民法典》第一百八十八条，2021年1月1日起施行。\n"
+
+
+def references(html: str) -> list[str]:
+    return re.findall(r"<li>(.*?)</li>", html.split('id="参考依据"')[1])
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # Named already (short title, parenthesised notes and spacing aside): nothing added.
+        ({"title": "《民法典》（2020年）第188条"}, []),
+        ({"title": "《中华人民共和国民法典》"}, []),
+        # A different article of the same law, a different document: added.
+        ({"title": "《中华人民共和国民法典》第一百九十二条"},
+         ["《中华人民共和国民法典》第一百九十二条"]),
+        ({"title": "《征信业管理条例》第十六条", "date": "2013-03-15"},
+         ["《征信业管理条例》第十六条（2013年3月15日）"]),
+        ({"title": "某行业指引", "date": "2026"}, ["某行业指引（2026年）"]),
+        (
+            {"title": "某提示", "url": "https://www.pbc.gov.cn/"},
+            [f'<a href="https://www.pbc.gov.cn/" rel="{EXTERNAL_REL}">某提示</a>'],
+        ),
+    ],
+)  # fmt: skip
+def test_a_source_the_references_do_not_name_is_added_once(source, expected):
+    first = "《中华人民共和国民法典》第一百八十八条，2021年1月1日起施行。"
+    assert references(render(BODY, [source]).html) == [first, *expected]
+    assert references(render(BODY, [source, source]).html) == [first, *expected]
+
+
+def test_a_source_already_listed_adds_its_address_to_that_entry():
+    sources = [
+        {"title": "《中华人民共和国民法典》第一百八十八条", "url": "https://flk.npc.gov.cn/"},
+        {"title": "《民法典》第一百八十八条", "url": "https://flk.npc.gov.cn/"},
+    ]
+    assert references(render(BODY, sources).html) == [
+        "《中华人民共和国民法典》第一百八十八条，2021年1月1日起施行。网址："
+        f'<a href="https://flk.npc.gov.cn/" rel="{EXTERNAL_REL}">flk.npc.gov.cn</a>'
+    ]
+
+
+def test_sources_go_into_the_references_section_only():
+    body = "## 参考依据\n\n见下列文件。\n\n## 附录\n\n- 不是来源\n"
+    html = render(body, [{"title": "某规定"}]).html
+    head, appendix = html.split('id="附录"')
+    assert "<ul>\n<li>某规定</li>\n</ul>" in head
+    assert "某规定" not in appendix
+    ordered = render("## 参考依据\n\n1. 甲规定\n", [{"title": "乙规定"}]).html
+    assert "<ol>\n<li>甲规定</li>\n<li>乙规定</li>\n</ol>" in ordered
+
+
+def test_a_source_title_is_text_not_markdown():
+    html = render(BODY, [{"title": "**粗** [x](javascript:alert(1)) <b>"}]).html
+    assert "**粗** [x](javascript:alert(1)) &lt;b&gt;" in html
+    assert_safe(html)
+
+
+@pytest.mark.parametrize(
+    ("source", "entry", "same"),
+    [
+        ("《民法典》第188条", "《中华人民共和国民法典》第一百八十八条，第一百九十二条", True),
+        ("《民法典》第188条、第195条", "《中华人民共和国民法典》第一百八十八条", False),
+        ("《民法典》", "《征信业管理条例》", False),
+        ("《刑法》第二百九十三条之一", "《中华人民共和国刑法》第二百九十三条", False),
+        ("征信中心声明（“征信修复”）", "征信中心声明（2024年10月29日）", True),
+        ("甲通知；乙提示", "甲通知（2020年）；乙提示（2021年）", True),
+        ("甲通知；丙提示", "甲通知（2020年）；乙提示（2021年）", False),
+    ],
+)  # fmt: skip
+def test_names_same_source(source, entry, same):
+    assert names_same_source(source, entry) is same
