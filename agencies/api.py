@@ -251,12 +251,24 @@ class CheckPhone(BaseModel):
     agencies: list[str] = Field(description="名录中使用这个号码的机构的统一社会信用代码")
 
 
+class SimilarCode(BaseModel):
+    uscc: str
+    name: str
+
+
 class CheckCode(BaseModel):
     code: str
     valid: bool
     message: str = Field(description="代码有误时说明哪里不对")
-    expected: str | None = Field(description="只有校验位不对时，按前 17 位算出的完整代码")
-    uscc: str | None = Field(description="名录中对应的机构（代码本身或更正后的代码）")
+    expected: str | None = Field(
+        description=(
+            "只有校验位不对时，前 17 位加上按它们算出的校验位。不是更正：校验位说明不了错在哪一位"
+        )
+    )
+    uscc: str | None = Field(description="名录中代码就是它的机构（只对正确的代码）")
+    similar: SimilarCode | None = Field(
+        description="代码有误时，名录中只有最后一位与它不同的代码：另一家公司，不是更正"
+    )
 
 
 class CheckAgency(AgencySummary):
@@ -530,7 +542,14 @@ def check_answer(result: reading.Reading) -> CheckResult:
                 for found in result.phones
             ],
             "credit_codes": [
-                {**asdict(code), "expected": code.expected or None, "uscc": code.uscc or None}
+                {
+                    **asdict(code),
+                    "expected": code.expected or None,
+                    "uscc": code.uscc or None,
+                    "similar": (
+                        {"uscc": code.similar, "name": code.similar_name} if code.similar else None
+                    ),
+                }
                 for code in result.credit_codes
             ],
             "agencies": [_with_how_found(found) for found in result.agencies],

@@ -19,7 +19,12 @@ _SHAPE = re.compile(rf"^[{ALPHABET}]{{2}}[0-9]{{6}}[{ALPHABET}]{{10}}$")
 
 
 class UsccError(ValueError):
-    """A code that cannot be a valid USCC; `message` is shown to people as-is."""
+    """A code that cannot be a valid USCC; `message` is shown to people as-is.
+
+    `expected_check`: when only the check character disagrees, the one the first
+    17 characters give. That does not make the code with it the right one: any
+    single wrong character changes the check character.
+    """
 
     def __init__(self, message: str, *, expected_check: str | None = None):
         super().__init__(message)
@@ -71,9 +76,12 @@ def validate(raw: str) -> str:
         raise UsccError("第3–8位应为登记管理机关的行政区划代码（6位数字）。")
     expected = check_character(code)
     if code[-1] != expected:
+        # Never "the right code is …": one wrong character anywhere changes the
+        # check character, and the code with the computed one is usually
+        # another company's (issue 21).
         raise UsccError(
             f"校验位不对：按前17位计算，第18位应为“{expected}”，这里是“{code[-1]}”。"
-            "多半是抄错了某一位。",
+            "至少有一位抄错了，但校验位说明不了是哪一位：可能是前17位中的任何一位，也可能是第18位。",
             expected_check=expected,
         )
     return code

@@ -14,8 +14,10 @@ one transaction, so the import figure includes the search index.
 
 Then, in-process, each kind of lookup runs --samples times with varied inputs
 and the p50/p95 latencies are printed: phone, USCC, a 2-character name, a
-4-character name, pinyin, a province listing, and the message check of a
-~300-character message. With --http the same kinds
+4-character name, pinyin, two keywords in the wrong order ("鑫达 长沙"), a
+4-character name with one character replaced by another of the same pinyin
+(nothing matches: the page's "你是不是要找" path), a province listing, and the
+message check of a ~300-character message. With --http the same kinds
 run against `manage.py runserver` on 127.0.0.1 (a bounded number of
 requests each). With --api the JSON endpoints are called in-process through
 Django's test Client (the whole middleware and URL stack, no sockets), so the
@@ -274,6 +276,8 @@ def samples(n_agencies: int, count: int) -> dict[str, list[str]]:
         "name_2char": [rng.choice([*cities[:36], "催收", "咨询", "资产"]) for _ in chosen],
         "name_4char": [r["name"][len(_city(r)) : len(_city(r)) + 4] for r in chosen],
         "pinyin": [rng.choice(CITIES)[3] for _ in chosen],
+        "keywords": [f"{_trade(r)[:2]} {_city(r)}" for r in chosen],
+        "typo": [_homophone_slip(_trade(r)[:4]) for r in chosen],
         "province_listing": [rng.choice(CITIES)[1] for _ in chosen],
         "message": [message(r, rng) for r in chosen],
     }
@@ -308,6 +312,41 @@ def _city(record) -> str:
     return record["city"].removesuffix("市")
 
 
+def _trade(record) -> str:
+    """The name after its city: trade name, business, company form."""
+    return record["name"][len(_city(record)) :]
+
+
+def _homophone_slip(text: str) -> str:
+    """`text` with its second character replaced by another of the same pinyin that
+    no generated name uses (鑫达资产 → 鑫哒资产): an input method's wrong pick."""
+    return text[0] + _homophones()[text[1]] + text[2:]
+
+
+_HOMOPHONES: dict[str, str] = {}
+
+
+def _homophones() -> dict[str, str]:
+    if not _HOMOPHONES:
+        from collections import Counter
+
+        from pypinyin.phrases_dict import phrases_dict
+
+        from agencies.search import textnorm
+
+        # The commonest homophone, as an input method offers it: by how many of
+        # pypinyin's phrases use the character.
+        common = Counter(char for phrase in phrases_dict for char in phrase)
+        used = set(TRADE_CHARS) | {c for name in BUSINESSES for c in name}
+        by_reading: dict[str, str] = {}
+        for char, _n in common.most_common():
+            if "\u4e00" <= char <= "\u9fa5" and char not in used:
+                by_reading.setdefault(textnorm.readings(char)[0], char)
+        for char in TRADE_CHARS:
+            _HOMOPHONES[char] = by_reading.get(textnorm.readings(char)[0], "哒")
+    return _HOMOPHONES
+
+
 def in_process(inputs: dict[str, list[str]]) -> dict:
     from django.http import QueryDict
 
@@ -326,8 +365,9 @@ def in_process(inputs: dict[str, list[str]]) -> dict:
         return Agency.objects.for_listing().filter(uscc=classify(value).uscc).first()
 
     def name(value):
+        # As the search page asks: a query that finds nothing gets corrections.
         folded = classify(value).folded
-        return search_names(folded, SearchHitFilter(QueryDict()))
+        return search_names(folded, SearchHitFilter(QueryDict()), suggest_corrections=True)
 
     def listing(value):
         filterset = AgencyListFilter(
@@ -346,6 +386,8 @@ def in_process(inputs: dict[str, list[str]]) -> dict:
         "name_2char": name,
         "name_4char": name,
         "pinyin": name,
+        "keywords": name,
+        "typo": name,
         "province_listing": listing,
     }
     report = {}
@@ -407,6 +449,8 @@ def over_http(inputs: dict[str, list[str]], requests: int, port: int) -> dict:
             "name_2char": lambda v: "/search/?q=" + urllib.parse.quote(v),
             "name_4char": lambda v: "/search/?q=" + urllib.parse.quote(v),
             "pinyin": lambda v: "/api/v1/search?q=" + urllib.parse.quote(v),
+            "keywords": lambda v: "/search/?q=" + urllib.parse.quote(v),
+            "typo": lambda v: "/search/?q=" + urllib.parse.quote(v),
             "province_listing": lambda v: "/api/v1/agencies?province=" + v,
         }
         report = {}

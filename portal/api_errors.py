@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 # Every status an API answer can have besides 200, listed in each operation's
 # OpenAPI responses so that clients (and Schemathesis) know the error body.
-ERROR_STATUSES = (400, 404, 405, 429, 500, 503)
+ERROR_STATUSES = (400, 404, 405, 414, 429, 500, 503)
 
 
 class ApiError(Exception):

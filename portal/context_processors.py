@@ -2,7 +2,8 @@ from django.conf import settings
 from django.utils import translation
 
 from agencies import figures
-from portal import i18n
+from agencies.search import textnorm
+from portal import i18n, requestline
 from portal.links import absolute_url
 
 
@@ -36,6 +37,10 @@ def site(request):
         # and the admin do not pay for it.
         "alternates": alternates,
         "page_url": page_url,
+        # The search box (includes/_search_form.html): what it accepts, and
+        # the length past which a paste is a message for the message check.
+        "search_box_chars": requestline.SEARCH_BOX_CHARS,
+        "search_name_chars": textnorm.MAX_QUERY_CHARS,
         "contact_email": settings.PORTAL_CONTACT_EMAIL,
         "portal_base_url": settings.PORTAL_BASE_URL,
     }

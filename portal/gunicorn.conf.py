@@ -7,6 +7,13 @@ the new code and lets the old ones finish their requests.
 
 import multiprocessing
 import os
+import sys
+from pathlib import Path
+
+# portal.requestline holds the limits the app uses too; gunicorn does not put
+# the project on the path before it reads this file.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from portal import requestline
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Pages are CPU-bound Python with short database waits: the usual 2 × cores + 1.
@@ -21,6 +28,17 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = max_requests // 10
 # Code is loaded in each worker, so a HUP reloads it.
 preload_app = False
+# gunicorn's sync worker, answering a request line too long to read with the
+# site's 414 page rather than gunicorn's bare one (portal/serving.py).
+worker_class = "portal.serving.Worker"
+
+# Request lines: gunicorn's maximum (8,190 bytes, above the 4,094 default,
+# which a search of ~450 Chinese characters exceeds). The app refuses lines
+# over requestline.APP_LIMIT with the site's 414 page in the page's language;
+# the search box never sends one that long (portal/requestline.py).
+limit_request_line = requestline.SERVER_LIMIT
+# A Referer holds a whole URL of the site: room for the longest line above.
+limit_request_field_size = requestline.FIELD_LIMIT
 
 # Access log on stdout, without query strings, searched numbers or client
 # addresses (portal.privacy, and the privacy page).
@@ -39,7 +57,10 @@ control_socket_disable = True
 
 
 def post_worker_init(worker):
-    """Read the phone-prefix tables before the first request, not during it."""
+    """Read the phone-prefix tables before the first request, not during it, and
+    render the page for a request line too long to read."""
     from agencies import phoneprefixes
 
     phoneprefixes.warm()
+    if hasattr(worker, "prepare_answers"):
+        worker.prepare_answers()

@@ -5,10 +5,12 @@ from functools import cache
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import translation
 
-from . import views
+from . import requestline, views
+from .api_errors import ApiError
 from .i18n import without_language
 
 # The message check, page and API: their answers may repeat what was pasted.
@@ -52,6 +54,39 @@ class HeadWithoutBodyMiddleware:
             response.content = b""
             response["Content-Length"] = length
         return response
+
+
+class RequestLineLimitMiddleware:
+    """A request line longer than requestline.APP_LIMIT is a 414 with the site's own
+    page, in the page's language, rather than whatever the view would make of it.
+
+    The search box never sends more (its maxlength is requestline.SEARCH_BOX_CHARS);
+    a longer line comes from a link or an address typed by hand, and the page
+    says how to check a whole message instead. gunicorn's own limit is higher
+    (portal/gunicorn.conf.py), so such lines reach this middleware. Under
+    /api/ the answer is the API's JSON envelope.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # gunicorn's RAW_URI is the target as sent; elsewhere (runserver, the
+        # test client) the path and query string as Django re-quotes them.
+        target = request.META.get("RAW_URI") or request.get_full_path()
+        method = request.META.get("REQUEST_METHOD", "GET")
+        protocol = request.META.get("SERVER_PROTOCOL", "HTTP/1.1")
+        length = requestline.line_length(method, target, protocol)
+        if length <= requestline.APP_LIMIT:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            error = ApiError(
+                414,
+                f"请求行太长：最多 {requestline.APP_LIMIT} 字节，这里是 {length} 字节。"
+                "整段消息请用 POST /api/v1/check。",
+            )
+            return JsonResponse(error.body(), status=414, json_dumps_params={"ensure_ascii": False})
+        return views.uri_too_long(request)
 
 
 class DatabaseUnavailableMiddleware:

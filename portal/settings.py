@@ -87,6 +87,9 @@ MIDDLEWARE = [
     # compressing HTML and JSON gives BREACH nothing to find.
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Inside the language and the headers (its 414 page is in the page's
+    # language, with the CSP), before everything that reads the request.
+    "portal.middleware.RequestLineLimitMiddleware",
     # Sessions, CSRF, auth and messages exist for the staff admin only. None of
     # them sets a cookie on a public page: the public site has no forms that
     # post and never touches request.session, so anonymous responses stay

@@ -204,11 +204,12 @@ def test_a_credit_code_with_a_wrong_check_character_is_explained(agencies):
     wrong = code[:17] + ("0" if code[17] != "0" else "1")
     result = reading.read(f"我司统一社会信用代码：{wrong}")
     (found,) = result.credit_codes
-    assert not found.valid and "校验位" in found.message
-    assert found.expected == code and found.uscc == code
-    assert [(f.agency, f.found_by) for f in result.agencies] == [
-        (agencies["hengxin"], ["credit_code"])
-    ]
+    assert not found.valid and "校验位说明不了是哪一位" in found.message
+    # The code with the computed check character is another company's as far as
+    # the text can tell: named as such, never as the agency the text leads to.
+    assert found.expected == code and found.uscc == ""
+    assert (found.similar, found.similar_name) == (code, agencies["hengxin"].name)
+    assert result.agencies == []
 
 
 def test_one_agency_found_three_ways_is_listed_once(agencies):

@@ -582,7 +582,7 @@ def test_workbook_problems_name_sheet_and_row(tmp_path):
 
     assert problems.splitlines() == [
         f"{path}:企业列表!R5: uscc: 校验位不对：按前17位计算，第18位应为“2”，这里是“0”。"
-        "多半是抄错了某一位。",
+        "至少有一位抄错了，但校验位说明不了是哪一位：可能是前17位中的任何一位，也可能是第18位。",
         f"{path}:企业列表!R5: established_on: 没有这一天：“2020/13/01”。",
         f"{path}:企业列表!R5: phones[1].number: 不是有效的电话号码：“转分机”。",
     ]

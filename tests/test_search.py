@@ -1,5 +1,7 @@
 """Search quality and the /search/ page. Runs unchanged on SQLite and PostgreSQL."""
 
+import re
+
 import pytest
 from django.http import QueryDict
 
@@ -263,14 +265,17 @@ def test_uscc_unknown_says_where_to_check(client, db):
     assert "本站名录中没有这个代码" in text and "www.gsxt.gov.cn" in text
 
 
-def test_uscc_typo_shows_expected_character(client, directory):
+def test_uscc_typo_says_one_character_is_wrong_not_which(client, directory):
     code = directory["xinda"].uscc
     wrong = code[:17] + ("0" if code[17] != "0" else "1")
     response = client.get("/search/", {"q": wrong})
     text = response.content.decode()
     assert response.status_code == 200
-    assert "校验位不对" in text and f"第18位应为“{code[17]}”" in text
-    assert directory["xinda"].get_absolute_url() in text  # the corrected code is in the directory
+    assert f"按前17位算应为“{code[17]}”，这里是“{wrong[17]}”" in text
+    assert "说明不了错在哪一位" in text
+    # The code with the computed check character is shown as another company's.
+    assert "它属于另一家公司，不是这个代码的更正" in text
+    assert directory["xinda"].name in text
 
 
 def test_empty_query_shows_guidance(client, db):
@@ -333,7 +338,9 @@ def test_nul_bytes_are_stripped(client, directory):
 def test_no_inline_script_or_style(client, directory):
     for params in ({"q": "长沙"}, {"q": ""}, {"q": "91430100MA4L000000"}):
         text = client.get("/search/", params).content.decode()
-        assert "<script" not in text and "style=" not in text and "<style" not in text
+        # Scripts only from files (the search box's static/js/search-paste.js).
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text)
+        assert "style=" not in text and "<style" not in text
 
 
 @pytest.mark.parametrize("query", ["长沙", "资产管理", "changsha", "鑫"])

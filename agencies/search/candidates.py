@@ -13,14 +13,29 @@ queryset over `SearchToken`:
   `SearchEntry`, unioned over the alternatives (text, pinyin, initials) and
   ranked (agencies.search.rank) on the agency's own row in the same table.
 
+Several keywords (``常德 商务``, textnorm.fold_query()) are one alternative
+per way of reading them together: the grams of every keyword, and one name
+of the agency that contains every keyword, in any order.
+
 The same statements run on SQLite and PostgreSQL and give the same results.
 """
 
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import islice, pairwise, product
 
 from django.db import connection
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    Lookup,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from . import rank, textnorm
 from .index import PINYIN_PREFIX, pinyin_gram
@@ -38,6 +53,26 @@ _MAX_CONDS = 6
 SCAN_LIMIT = 3000
 # Initials people actually type: a short name (cs, hncs, bjhrcs).
 _MAX_INITIALS = 6
+# Ways of reading several keywords together (text or pinyin for each): the
+# first is always all text.
+_MAX_COMBINATIONS = 4
+
+
+class Like(Lookup):
+    """`lhs LIKE pattern`, the pattern as given: `_` stands for any one character.
+
+    Django's `contains` escapes `_`; the spelling suggestions (agencies.search.suggest)
+    need it as a wildcard. Folded text holds only letters and digits, so no
+    pattern built from it has a wildcard it did not mean.
+    """
+
+    lookup_name = "like"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs}", (*lhs_params, *rhs_params)
 
 
 @dataclass(frozen=True)
@@ -51,12 +86,20 @@ class Cond:
 
 @dataclass
 class Alternative:
-    """Agencies having all `conds`, and (if set) an entry whose `verify` lookup holds."""
+    """Agencies having all `conds`, and (if any) one entry for which every `verify`
+    check holds: (lookup, value) pairs such as ("folded__contains", "长沙资产")."""
 
     conds: list[Cond]
-    verify: tuple[str, str] | None = None
+    verify: tuple[tuple[str, str], ...] = ()
     # None: the text alternative, whose tier comes from the entries; else fixed.
     tier: Tier | None = None
+
+    def entry_filter(self) -> list:
+        """The checks as filter() arguments for SearchEntry rows."""
+        return [
+            Like(F("folded"), Value(needle)) if lookup == "folded__like" else Q(**{lookup: needle})
+            for lookup, needle in self.verify
+        ]
 
 
 def _windows(text: str, prefix: str = "") -> list[Cond]:
@@ -73,18 +116,56 @@ def _windows(text: str, prefix: str = "") -> list[Cond]:
 def plan(folded: str) -> list[Alternative]:
     if not folded:
         return []
+    keywords = textnorm.query_keywords(folded)
+    if len(keywords) > 1:
+        return _all_keywords(keywords)
     if len(folded) == 1:
         alternatives = [Alternative([Cond(folded, prefix=True)])]
     elif len(folded) == 2:
         alternatives = [Alternative([Cond(folded)])]
     else:
-        alternatives = [Alternative(_windows(folded), ("folded__contains", folded))]
+        alternatives = [Alternative(_windows(folded), (("folded__contains", folded),))]
     if textnorm.looks_like_pinyin(folded) and len(folded) >= 2:
         alternatives.extend(_pinyin_alternatives(folded))
     return alternatives
 
 
-def _pinyin_alternatives(folded: str) -> list[Alternative]:
+def text_conds(text: str) -> list[Cond]:
+    """The grams every name containing `text` has."""
+    if len(text) == 1:
+        return [Cond(text, prefix=True)]
+    return _windows(text)
+
+
+def _all_keywords(keywords: list[str]) -> list[Alternative]:
+    """Agencies with a name that contains every keyword, in any order: for each
+    keyword its text, or (Latin letters) its pinyin or initials."""
+    options = []
+    for keyword in keywords:
+        found = [Alternative(text_conds(keyword), (("folded__contains", keyword),))]
+        if textnorm.looks_like_pinyin(keyword) and len(keyword) >= 2:
+            found.extend(_pinyin_alternatives(keyword, always_verify=True))
+        options.append(found)
+    alternatives = []
+    for combination in islice(product(*options), _MAX_COMBINATIONS):
+        # A few grams of each keyword: the rarest drives, the others are probes,
+        # and the checks on the entry make the answer exact anyway.
+        per_keyword = [option.conds for option in combination]
+        conds: list[Cond] = []
+        for rank_in_keyword in range(max(len(c) for c in per_keyword)):
+            for keyword_conds in per_keyword:
+                if rank_in_keyword < len(keyword_conds):
+                    conds.append(keyword_conds[rank_in_keyword])
+        conds = list(dict.fromkeys(conds))[:_MAX_CONDS]
+        verify = tuple(check for option in combination for check in option.verify)
+        by_pinyin = any(option.tier == Tier.PINYIN for option in combination)
+        alternatives.append(Alternative(conds, verify, Tier.PINYIN if by_pinyin else None))
+    return alternatives
+
+
+def _pinyin_alternatives(folded: str, *, always_verify: bool = False) -> list[Alternative]:
+    """`always_verify`: check the pinyin on the entry even when the grams prove it
+    (one keyword among several must hold on the same name as the others)."""
     result = []
     if len(folded) <= _MAX_INITIALS:
         # Initials: every adjacent pair of letters is the prefix of the pinyin
@@ -94,7 +175,7 @@ def _pinyin_alternatives(folded: str) -> list[Alternative]:
         if len(pairs) > _MAX_CONDS:
             pairs = pairs[: _MAX_CONDS - 1] + pairs[-1:]
         conds = [Cond(f"{PINYIN_PREFIX}{pair}:", prefix=True) for pair in pairs]
-        verify = ("initials__contains", folded) if len(folded) > 2 else None
+        verify = (("initials__contains", folded),) if len(folded) > 2 or always_verify else ()
         result.append(Alternative(conds, verify, tier=Tier.PINYIN))
     segmentations, partial = textnorm.segment_pinyin(folded)
     for seg in segmentations:
@@ -110,12 +191,13 @@ def _pinyin_alternatives(folded: str) -> list[Alternative]:
             needle += " "
         if len(conds) > _MAX_CONDS:
             conds = conds[: _MAX_CONDS - 1] + conds[-1:]
-        verify = ("pinyin__contains", needle) if len(conds) > 1 or partial else None
+        checked = len(conds) > 1 or partial or always_verify
+        verify = (("pinyin__contains", needle),) if checked else ()
         result.append(Alternative(conds, verify, tier=Tier.PINYIN))
     return result
 
 
-def _capped_counts(
+def capped_counts(
     conds: list[Cond], province: str = "", statuses=()
 ) -> tuple[dict[Cond, int], dict[Cond, int]]:
     """How many rows each gram has, counting no further than SCAN_LIMIT + 1 (enough
@@ -155,17 +237,20 @@ def _capped_counts(
     return whole, within
 
 
-def _candidates(alternative: Alternative, counts: dict[Cond, int], narrow=None):
+def candidate_ids(
+    alternative: Alternative, counts: dict[Cond, int], narrow=None, limit: int | None = None
+):
     """agency_id rows of the agencies that satisfy one alternative.
 
     `narrow`: for a broad query, a function that filters the driver's rows
-    (province, status) before the best SCAN_LIMIT of them are taken.
+    (province, status) before the best `limit` (SCAN_LIMIT) of them are taken.
     """
+    limit = SCAN_LIMIT if limit is None else limit
     conds = sorted(alternative.conds, key=lambda cond: (counts.get(cond, 0), cond.prefix))
     driver, others = conds[0], conds[1:]
     queryset = driver.filter(SearchToken.objects.all())
     if narrow is not None:
-        best = narrow(queryset).order_by("rank", "agency_id").values("agency_id")[:SCAN_LIMIT]
+        best = narrow(queryset).order_by("rank", "agency_id").values("agency_id")[:limit]
         # Each agency's own row, so a prefix driver with several rows per
         # agency still gives each agency once.
         queryset = SearchToken.objects.agencies().filter(agency_id__in=best)
@@ -174,8 +259,9 @@ def _candidates(alternative: Alternative, counts: dict[Cond, int], narrow=None):
         probe = cond.filter(SearchToken.objects.filter(agency_id=OuterRef("agency_id")))
         queryset = queryset.filter(Exists(probe))
     if alternative.verify:
-        lookup, needle = alternative.verify
-        entries = SearchEntry.objects.filter(agency_id=OuterRef("agency_id"), **{lookup: needle})
+        entries = SearchEntry.objects.filter(agency_id=OuterRef("agency_id")).filter(
+            *alternative.entry_filter()
+        )
         queryset = queryset.filter(Exists(entries))
     return queryset.values("agency_id")
 
@@ -221,7 +307,7 @@ def matching(folded: str, province: str = "", statuses=()) -> Matches:
     gram = _single_gram(alternatives)
     if gram is None:
         conds = [cond for alt in alternatives for cond in alt.conds]
-        counts, filtered = _capped_counts(list(dict.fromkeys(conds)), province, statuses)
+        counts, filtered = capped_counts(list(dict.fromkeys(conds)), province, statuses)
         # A gram nobody has rules its alternative out: "changsha" as Chinese
         # text, or initials no name has. What is left is often one pinyin gram.
         alternatives = [a for a in alternatives if all(counts[c] for c in a.conds)]
@@ -246,7 +332,7 @@ def matching(folded: str, province: str = "", statuses=()) -> Matches:
                 queryset = queryset.with_status(statuses)
             return queryset
 
-    subqueries = [_candidates(alt, counts, narrow) for alt in alternatives]
+    subqueries = [candidate_ids(alt, counts, narrow) for alt in alternatives]
     # One IN over a UNION: SQLite plans an OR of several IN lists as a scan.
     union = subqueries[0].union(*subqueries[1:]) if len(subqueries) > 1 else subqueries[0]
     hits = SearchToken.objects.agencies().filter(agency_id__in=union)

@@ -15,7 +15,7 @@ from portal.paging import CappedPaginator, CountedRows
 
 from ..enums import Status
 from ..models import Agency, AgencyName, Province
-from . import rank, textnorm
+from . import rank, suggest, textnorm
 from .candidates import Matches, matching
 from .models import SearchGramCount
 from .rank import Tier
@@ -68,13 +68,51 @@ class NameResults:
     # checked, so it is a lower bound.
     broad: bool = False
     partial: bool = False
+    # The query as typed found nothing; these are the results of `folded`, a
+    # correction of it (agencies.search.suggest). `other_suggestions`: more
+    # corrections to offer as links.
+    searched: str = ""
+    other_suggestions: list[str] = field(default_factory=list)
+
+    @property
+    def suggested(self) -> bool:
+        return bool(self.searched)
 
     @property
     def hits(self) -> list[Hit]:
         return list(self.page.object_list) if self.page else []
 
 
-def search_names(folded: str, filterset, *, page=1, page_size: int = 20) -> NameResults:
+def search_names(
+    folded: str, filterset, *, page=1, page_size: int = 20, suggest_corrections: bool = False
+) -> NameResults:
+    """Count, facets and one page of the agencies matching `folded`.
+
+    `suggest_corrections`: when nothing matches, the results of the first
+    correction that finds something (`suggest.corrections()`: the same pinyin,
+    one character edited), with `searched` saying what was typed. A fixed
+    number of queries more, and only for a query that found nothing.
+    """
+    results = _search(folded, filterset, page=page, page_size=page_size)
+    if results.count or results.broad or not suggest_corrections:
+        return results
+    if any(f.count for f in (*results.provinces, *results.statuses)):
+        # Found, only not within the filters (each facet counts with the other
+        # filter alone): the query is right, there is nothing to correct.
+        return results
+    corrections = suggest.corrections(folded)
+    # Each try is a whole search; a correction of one keyword of several may
+    # still find nothing together with the others.
+    for tried, correction in enumerate(corrections):
+        found = _search(correction, filterset, page=page, page_size=page_size)
+        if found.count:
+            found.searched = folded
+            found.other_suggestions = corrections[tried + 1 :]
+            return found
+    return results
+
+
+def _search(folded: str, filterset, *, page=1, page_size: int = 20) -> NameResults:
     """Count, facets and one page of the agencies matching `folded`.
 
     `filterset`: a SearchHitFilter over the request's parameters; its valid
@@ -184,13 +222,32 @@ def _hits(folded: str, page: list[tuple[int, int]]) -> list[Hit]:
     ids = [agency_id for agency_id, _ in page]
     agencies = Agency.objects.for_listing().in_bulk(ids)
     tiers = {agency_id: rank.tier_of(value) for agency_id, value in page}
+    keywords = textnorm.query_keywords(folded)
+    phrase = "".join(keywords)
+
+    def names_it(name: str, tier: Tier) -> bool:
+        # The keywords typed together (OTHER_NAME), or each of them (ALL_WORDS).
+        folded_name = textnorm.fold_name(name)
+        if tier == Tier.ALL_WORDS:
+            return all(keyword in folded_name for keyword in keywords)
+        return phrase in folded_name
+
     other_names: dict[int, list[str]] = {}
-    wanted = [i for i in ids if tiers[i] == Tier.OTHER_NAME]
+    wanted = [
+        i
+        for i in ids
+        if tiers[i] == Tier.OTHER_NAME
+        or (
+            tiers[i] == Tier.ALL_WORDS
+            and i in agencies
+            and not names_it(agencies[i].name, tiers[i])
+        )
+    ]
     if wanted:
         for agency_id, name in AgencyName.objects.filter(agency_id__in=wanted).values_list(
             "agency_id", "name"
         ):
-            if folded in textnorm.fold_name(name):
+            if names_it(name, tiers[agency_id]):
                 other_names.setdefault(agency_id, []).append(name)
     return [
         Hit(agencies[i], tiers[i], (other_names.get(i) or [""])[0]) for i in ids if i in agencies

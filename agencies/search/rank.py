@@ -9,12 +9,14 @@ knows how the number is built:
     rank = tier * _TIER_UNIT + (_DEAD if the agency is not live) + min(len(name), _MAX_LENGTH)
 
 so results come best tier first (exact, prefix, substring, other names,
-pinyin), live agencies before dead ones within a tier, and shorter — closer —
-names first.
+pinyin, then every keyword of a several-keyword query somewhere in a name),
+live agencies before dead ones within a tier, and shorter — closer — names
+first.
 """
 
 from django.db import models
 from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from .models import EntryKind, SearchEntry
@@ -32,6 +34,10 @@ class Tier(models.IntegerChoices):
     SUBSTRING = 2, _("名称包含")
     OTHER_NAME = 3, _("曾用名或别名包含")
     PINYIN = 4, _("拼音一致")
+    # Several keywords, each somewhere in one name but not as typed together.
+    # Last, and not stored in the index (whose rows hold tiers up to PINYIN),
+    # so adding it needed no rebuild.
+    ALL_WORDS = 5, _("包含全部关键词")
 
 
 def rank_value(tier: Tier, is_live: bool, name: str) -> int:
@@ -51,22 +57,29 @@ def tier_of(rank: int) -> Tier:
 def text_tier(folded: str):
     """Best tier of the agency's names that contain `folded`, as a subquery (NULL if none).
 
-    Evaluated per candidate agency (OuterRef("agency_id")).
+    Evaluated per candidate agency (OuterRef("agency_id")). For several
+    keywords (``常德 商务``) the tier of the keywords typed together (常德商务),
+    and ALL_WORDS for an agency whose names hold them only apart.
     """
+    keywords = folded.split()
+    phrase = "".join(keywords)
     tier = Case(
-        When(kind=EntryKind.NAME, folded=folded, then=Value(Tier.EXACT)),
-        When(kind=EntryKind.NAME, folded__startswith=folded, then=Value(Tier.PREFIX)),
+        When(kind=EntryKind.NAME, folded=phrase, then=Value(Tier.EXACT)),
+        When(kind=EntryKind.NAME, folded__startswith=phrase, then=Value(Tier.PREFIX)),
         When(kind=EntryKind.NAME, then=Value(Tier.SUBSTRING)),
         default=Value(Tier.OTHER_NAME),
         output_field=IntegerField(),
     )
     entries = (
-        SearchEntry.objects.filter(agency_id=OuterRef("agency_id"), folded__contains=folded)
+        SearchEntry.objects.filter(agency_id=OuterRef("agency_id"), folded__contains=phrase)
         .annotate(tier=tier)
         .order_by("tier")
         .values("tier")[:1]
     )
-    return Subquery(entries, output_field=IntegerField())
+    best = Subquery(entries, output_field=IntegerField())
+    if len(keywords) > 1:
+        return Coalesce(best, Value(Tier.ALL_WORDS), output_field=IntegerField())
+    return best
 
 
 def ranked(tier):

@@ -53,7 +53,7 @@ _MAX_PHRASE = 6
 _converter = opencc.OpenCC("t2s")
 
 
-def _is_han(char: str) -> bool:
+def is_han(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\U00020000" <= char <= "\U0003134f"
 
 
@@ -84,16 +84,79 @@ def fold_name(text: str) -> str:
 
 
 def fold_query(text: str) -> str:
-    """The searchable form of what someone typed. Never longer than MAX_QUERY_CHARS."""
+    """The searchable form of what someone typed. Never longer than MAX_QUERY_CHARS.
+
+    Several keywords separated by spaces (``常德 商务``) come back as their
+    folded forms joined by one space: name search then requires every one of
+    them, in any order (`query_keywords()`). A folded form never holds a
+    space otherwise, so one string carries both kinds of query.
+    """
+    keywords = _keywords(text)
+    if not keywords:
+        return _fold_phrase(text)
+    return " ".join(keywords)[:MAX_QUERY_CHARS].strip()
+
+
+def query_keywords(folded: str) -> list[str]:
+    """The keywords of a folded query (`fold_query()`): one for a plain query."""
+    return folded.split()
+
+
+def _fold_phrase(text: str) -> str:
     folded = basic_fold((text or "")[: MAX_QUERY_CHARS * 4])
-    stripped = strip_company_forms(folded)
-    for partial in _PARTIAL_FORMS:
-        if stripped.endswith(partial) and len(stripped) > len(partial):
-            stripped = stripped.removesuffix(partial)
-            break
+    stripped = _without_partial_form(strip_company_forms(folded))
     # A query that is nothing but a company form ("有限公司") stays as typed: it
     # then matches nothing, which is the honest answer.
     return (stripped or folded)[:MAX_QUERY_CHARS]
+
+
+def _without_partial_form(folded: str) -> str:
+    for partial in _PARTIAL_FORMS:
+        if folded.endswith(partial) and len(folded) > len(partial):
+            return folded.removesuffix(partial)
+    return folded
+
+
+# More keywords than this is a sentence, not a name: the rest are left out.
+MAX_KEYWORDS = 5
+
+
+def _keywords(text: str) -> list[str]:
+    """The pieces of a query between spaces, folded, as name search requires them.
+
+    Pieces that are one Han character each are one keyword together (``长 沙``
+    is 长沙), and so are pieces of Latin letters (``chang sha`` is pinyin typed
+    with spaces). Company forms, whole or cut short (有限公司, 有限), are no
+    keyword, and neither is a keyword inside another one (``长沙 长沙资产``).
+    """
+    pieces = []
+    for piece in (text or "")[: MAX_QUERY_CHARS * 4].split():
+        folded = strip_company_forms(basic_fold(piece))
+        if folded and folded not in _PARTIAL_FORMS:
+            pieces.append(folded)
+    # [keyword so far, what its pieces are]: "han1" single Han characters,
+    # "latin" Latin letters, "" anything else.
+    merged: list[list[str]] = []
+    for piece in pieces:
+        kind = _piece_kind(piece)
+        if kind and merged and merged[-1][1] == kind:
+            merged[-1][0] += piece
+        else:
+            merged.append([piece, kind])
+    keywords = [piece for piece, _kind in merged]
+    if keywords:
+        keywords[-1] = _without_partial_form(keywords[-1])
+    keywords = list(dict.fromkeys(keywords))
+    keywords = [k for k in keywords if not any(k != other and k in other for other in keywords)]
+    return keywords[:MAX_KEYWORDS]
+
+
+def _piece_kind(piece: str) -> str:
+    if len(piece) == 1 and is_han(piece):
+        return "han1"
+    if piece.isascii() and piece.isalpha():
+        return "latin"
+    return ""
 
 
 def to_normal(reading: str) -> str:
@@ -119,6 +182,16 @@ def _char_syllable(char: str) -> str:
     return to_normal(readings.split(",")[0])
 
 
+@lru_cache(maxsize=65536)
+def readings(char: str) -> tuple[str, ...]:
+    """Every toneless reading of one Han character, the one names use first
+    (长 → chang, zhang); the character itself when it has none."""
+    value = pinyin_dict.get(ord(char))
+    if not value:
+        return (char,)
+    return tuple(dict.fromkeys(to_normal(reading) for reading in value.split(",")))
+
+
 def syllables(folded: str) -> list[str]:
     """Toneless pinyin, one item per Han character; other letters and digits in runs.
 
@@ -128,9 +201,9 @@ def syllables(folded: str) -> list[str]:
     i, n = 0, len(folded)
     while i < n:
         char = folded[i]
-        if not _is_han(char):
+        if not is_han(char):
             j = i + 1
-            while j < n and not _is_han(folded[j]):
+            while j < n and not is_han(folded[j]):
                 j += 1
             result.append(folded[i:j])
             i = j
@@ -155,7 +228,7 @@ def initials(folded: str, sylls: list[str]) -> str:
     result = []
     position = 0
     for syllable in sylls:
-        if position < len(folded) and _is_han(folded[position]):
+        if position < len(folded) and is_han(folded[position]):
             result.append(syllable[:1])
             position += 1
         else:

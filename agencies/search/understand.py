@@ -8,6 +8,8 @@ page, a code to its agency, a name to `candidates.matching()` as folded text.
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from portal import requestline
+
 from .. import phones
 from .. import uscc as uscc_lib
 from . import textnorm
@@ -15,8 +17,11 @@ from . import textnorm
 # Longer input is cut here: names are at most a few dozen characters. The
 # page says so when it happens (`shortened`).
 MAX_INPUT = 200
-# A pasted message is read this far for the numbers and codes in it.
-MAX_PASTE = 1000
+# What the search box accepts (its maxlength) and what is read of a pasted
+# message for the numbers and codes in it; the request line of the longest
+# search fits what the server reads (portal.requestline). The page says when a
+# text reached it cut (`cut`) and offers the message check for the whole of it.
+MAX_PASTE = requestline.SEARCH_BOX_CHARS
 # Characters that make input a sentence rather than a name.
 _SENTENCE_MARKS = set("，。！？；：,!?;【】「」“”\n")
 
@@ -45,14 +50,21 @@ class Classified:
     # The input was longer than what was searched (MAX_INPUT, or the name
     # search's textnorm.MAX_QUERY_CHARS).
     shortened: bool = False
-    # Looks like a pasted message, not a name: the numbers and credit codes in it.
+    # As long as the box takes or longer: the browser (or the server) cut the
+    # text, so what was searched may be only its beginning.
+    cut: bool = False
+    # Looks like a pasted message, not a name: the numbers and credit codes in it,
+    # and the text (up to MAX_PASTE characters) to hand to the message check.
     message: bool = False
+    pasted: str = ""
     found_phones: list = field(default_factory=list)
     found_codes: list = field(default_factory=list)
 
     @property
     def uscc_expected(self) -> str:
-        """The whole code with the check character it should have, for a likely typo."""
+        """The first 17 characters with the check character they give: another code,
+        never the correction (the wrong character may be any of the 18), and in
+        the directory it is another company's."""
         if self.uscc_error and self.uscc_error.expected_check:
             return self.uscc[:17] + self.uscc_error.expected_check
         return ""
@@ -95,6 +107,8 @@ def _name_or_message(raw: str, text: str) -> Classified:
     pasted = textnorm.clean_input(raw, MAX_PASTE)
     folded_length = len(textnorm.basic_fold(text))
     query.shortened = len(raw.strip()) > MAX_INPUT or folded_length > textnorm.MAX_QUERY_CHARS
+    query.cut = len(raw) >= MAX_PASTE
+    query.pasted = pasted
     query.found_phones = phones.find_in_text(pasted)
     query.found_codes = uscc_lib.find_in_text(pasted)
     query.message = bool(

@@ -49,15 +49,21 @@ def search(request):
             if agency is not None:
                 return redirect(agency)
         elif query.uscc_expected:
-            # Most likely a typo in one character: offer the corrected code
-            # when the directory has it.
-            context["suggestion"] = (
+            # One character is wrong and the check character cannot say which.
+            # A code that differs only in its check character belongs to another
+            # company: shown as that, with its name, never as the correction.
+            context["similar"] = (
                 Agency.objects.filter(uscc=query.uscc_expected).only("uscc", "name").first()
             )
     elif query.kind == InputKind.NAME:
         filterset = SearchHitFilter(request.GET)
         results = search_names(
-            query.folded, filterset, page=request.GET.get("page"), page_size=PAGE_SIZE
+            query.folded,
+            filterset,
+            page=request.GET.get("page"),
+            page_size=PAGE_SIZE,
+            # A slip in a name, not in digits or a pasted message.
+            suggest_corrections=not (query.not_a_number or query.message),
         )
         context.update(
             results=results,

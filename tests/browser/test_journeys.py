@@ -148,9 +148,10 @@ TWO_LINES = 56  # px
 def test_on_a_phone_every_article_opens_with_its_summary_and_first_answer(browser, site, prefix):
     """A frightened reader on a phone sees what the article says before any scrolling.
 
-    The summary (on /en/ pages, the English one and the Chinese one) and the
-    beginning of the body's first block, which answers the title's question
-    (docs/articles.md), are within the first screen; the contents are folded.
+    The summary (on /en/ pages, the English one, shown instead of the Chinese)
+    and the beginning of the body's first block, which answers the title's
+    question (docs/articles.md), are within the first screen; the contents are
+    folded.
     """
     context, page = open_page(browser, PHONE)
     late = []
