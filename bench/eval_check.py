@@ -27,35 +27,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
 HALF_NAMES = ("tuning", "heldout", "fresh")  # agencies.check.evaluation.HALVES
-PG_SERVER = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0]
 
 
 def setup_django(db: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    if db == "sqlite":
-        path = OUT / "eval-check.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    else:
-        import psycopg
-
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS eval_check")
-            conn.execute("CREATE DATABASE eval_check")
-        os.environ["DATABASE_URL"] = f"{PG_SERVER}/eval_check"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
+    """A fresh database (bench/run.py's setup) holding the evaluation directory,
+    loaded with `import_agencies` as an operator loads data."""
+    sys.path.insert(0, str(ROOT / "bench"))
     os.environ["PORTAL_PAGE_CACHE"] = "0"
-    sys.path.insert(0, str(ROOT))
-    import django
+    from run import setup_django as fresh_database
 
-    django.setup()
+    fresh_database(db, reuse=False, name="eval_check")
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     from agencies.check.evaluation import DATA
 
     call_command("import_agencies", str(DATA / "directory.jsonl"), verbosity=0)

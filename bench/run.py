@@ -171,10 +171,12 @@ def generate(n: int, seed: int = 20241):
 # --- Setup --------------------------------------------------------------------------------------
 
 
-def setup_django(db: str, reuse: bool) -> None:
+def setup_django(db: str, reuse: bool, name: str = "bench") -> None:
+    """A database of its own for a benchmark, migrated: bench/out/<name>.sqlite3,
+    or the PostgreSQL database <name> on PG_URL's server; emptied unless `reuse`."""
     OUT.mkdir(parents=True, exist_ok=True)
     if db == "sqlite":
-        path = OUT / "bench.sqlite3"
+        path = OUT / f"{name}.sqlite3"
         if not reuse:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -184,9 +186,9 @@ def setup_django(db: str, reuse: bool) -> None:
 
         if not reuse:
             with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS bench")
-                conn.execute("CREATE DATABASE bench")
-        os.environ["DATABASE_URL"] = f"{PG_SERVER}/bench"
+                conn.execute(f"DROP DATABASE IF EXISTS {name}")
+                conn.execute(f"CREATE DATABASE {name}")
+        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{name}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
     sys.path.insert(0, str(ROOT))
