@@ -120,16 +120,13 @@ def score(messages: list[dict], read) -> Score:
             {c.upper() for c in message.get("codes") or ()},
             {code.code for code in reading.credit_codes},
         )
-        result.agencies.add(
-            set(message.get("agencies") or ()),
-            {found.agency.uscc for found in reading.agencies},
-        )
+        wanted_agencies = set(message.get("agencies") or ())
+        found_agencies = {found.agency.uscc for found in reading.agencies}
+        result.agencies.add(wanted_agencies, found_agencies)
         missed = sorted(expected - found)
         extra = sorted(found - expected - tolerated)
         phones_wrong = wanted_phones ^ found_phones
-        agencies_wrong = set(message.get("agencies") or ()) ^ {
-            found.agency.uscc for found in reading.agencies
-        }
+        agencies_wrong = wanted_agencies ^ found_agencies
         if missed or extra or phones_wrong or agencies_wrong:
             detail = [f"numbers {sorted(phones_wrong)}"] if phones_wrong else []
             detail += [f"agencies {sorted(agencies_wrong)}"] if agencies_wrong else []

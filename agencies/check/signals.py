@@ -123,22 +123,34 @@ class Signal:
     def quote_parts(self) -> list[tuple[str, bool]]:
         """The quote as (text, marked) pieces: the words that raised the signal
         are marked (the page wraps them in <mark>)."""
-        parts: list[tuple[str, bool]] = [("…", False)] if self.cut_before else []
-        at, end = self.quote_start, self.quote_start + len(self.quote)
-        for start, stop in sorted(self.matches):
-            # Spans may overlap (two signals' words): what is marked stays marked.
-            start, stop = max(start, at), min(stop, end)
-            if start >= stop:
-                continue
-            if start > at:
-                parts.append((self.quote[at - self.quote_start : start - self.quote_start], False))
-            parts.append((self.quote[start - self.quote_start : stop - self.quote_start], True))
-            at = stop
-        if at < end:
-            parts.append((self.quote[at - self.quote_start :], False))
-        if self.cut_after:
-            parts.append(("…", False))
-        return parts
+        return _quote_parts(self, self.matches)
+
+
+def _quote_parts(signal: Signal, spans) -> list[tuple[str, bool]]:
+    """`signal`'s quote as (text, marked) pieces, the `spans` (offsets in the
+    text) marked; spans may overlap (two signals' words), adjacent marks join."""
+    quote, offset = signal.quote, signal.quote_start
+    parts: list[tuple[str, bool]] = [("…", False)] if signal.cut_before else []
+    at, end = offset, offset + len(quote)
+    for start, stop in sorted(spans):
+        start, stop = max(start, at), min(stop, end)
+        if start >= stop:
+            continue
+        if start > at:
+            parts.append((quote[at - offset : start - offset], False))
+        parts.append((quote[start - offset : stop - offset], True))
+        at = stop
+    if at < end:
+        parts.append((quote[at - offset :], False))
+    if signal.cut_after:
+        parts.append(("…", False))
+    joined: list[tuple[str, bool]] = []
+    for text, marked in parts:
+        if joined and joined[-1][1] == marked:
+            joined[-1] = (joined[-1][0] + text, marked)
+        else:
+            joined.append((text, marked))
+    return joined
 
 
 @dataclass(frozen=True)
@@ -150,17 +162,7 @@ class Passage:
 
     @property
     def quote_parts(self) -> list[tuple[str, bool]]:
-        first = self.signals[0]
-        merged = Signal(
-            first.rule,
-            first.quote,
-            first.position,
-            tuple(span for signal in self.signals for span in signal.matches),
-            first.quote_start,
-            first.cut_before,
-            first.cut_after,
-        )
-        return _merged_marks(merged.quote_parts)
+        return _quote_parts(self.signals[0], [span for s in self.signals for span in s.matches])
 
     @property
     def is_time(self) -> bool:
@@ -175,17 +177,6 @@ def passages(found: list[Signal]) -> list[Passage]:
         key = ("time",) if signal.rule.when else (signal.quote_start, signal.quote)
         groups.setdefault(key, []).append(signal)
     return [Passage(tuple(group)) for group in groups.values()]
-
-
-def _merged_marks(parts: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-    """Adjacent pieces with the same marking as one (overlapping matches)."""
-    merged: list[tuple[str, bool]] = []
-    for text, marked in parts:
-        if merged and merged[-1][1] == marked:
-            merged[-1] = (merged[-1][0] + text, marked)
-        else:
-            merged.append((text, marked))
-    return merged
 
 
 @dataclass(frozen=True)
