@@ -29,7 +29,7 @@ from ..models import (
     SuppressedPhone,
 )
 from ..search import index as search_index
-from ..search.models import SearchEntry
+from ..search.models import SearchEntry, SearchGramCount, SearchToken, TradeNameKey
 from .checking import CleanRecord, ProvinceResolver, check_defaults, wan_text
 from .columns import ColumnMap
 from .parallel import (
@@ -727,6 +727,9 @@ class _Import:
             transaction.set_rollback(True)
         else:
             self.bulk_switch.finish()
+            changed = self.summary.created + self.summary.updated
+            if self.bulk_switch.on or changed >= ANALYZE_MIN_CHANGED:
+                dbindexes.analyze(_ANALYZED_MODELS)
             # In the same transaction, so readers see the new rows, the counts
             # pages show and the new data version together, or none of them.
             figures.refresh()
@@ -800,6 +803,26 @@ BULK_MIN_CREATED = 50_000
 BULK_NEARLY_EMPTY = 1000
 
 
+# An import that creates or changes at least this many agencies ends by
+# refreshing the planner's statistics of the tables it writes
+# (dbindexes.analyze): a tenth of a large directory, or all of a new one, is
+# enough to turn an index lookup into a scan of the whole table.
+ANALYZE_MIN_CHANGED = 10_000
+_ANALYZED_MODELS = [
+    Agency,
+    AgencyName,
+    Phone,
+    AgencyPhone,
+    Client,
+    RegulatoryAction,
+    AgencyChange,
+    SearchEntry,
+    SearchToken,
+    SearchGramCount,
+    TradeNameKey,
+]
+
+
 # Tables whose foreign keys a bulk load drops and adds back (PostgreSQL; see
 # dbindexes.drop_foreign_keys). Not the agency's own key to its province:
 # dropping it would lock the province table, which every page reads, and 34
@@ -867,8 +890,28 @@ def _fewer_collections():
             gc.unfreeze()
 
 
+@contextmanager
+def _roomy_sqlite_cache():
+    """SQLite's page cache is 2 MB per connection by default; the gram index's
+    B-tree alone outgrows that a few thousand agencies in, and every insert
+    then rereads pages from the OS. A gigabyte (a limit, not an allocation)
+    while the import runs; the connection's own value afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute("PRAGMA cache_size = -1000000")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
 def _import(items_factory: Callable[[], Iterable[RawRecord | Problem]], *, parallel, **options):
-    with _fewer_collections():
+    with _fewer_collections(), _roomy_sqlite_cache():
         if parallel and can_fork():
             with checked_in_child(items_factory, options["batch_size"]) as checked:
                 return _run(checked, **options)

@@ -58,6 +58,25 @@ _MAX_INITIALS = 6
 _MAX_COMBINATIONS = 4
 
 
+class VerifiedBy(Exists):
+    """EXISTS for the LIKE verification, kept a per-candidate check on PostgreSQL.
+
+    PostgreSQL turns a plain EXISTS into a semi-join and may then start from
+    it: it guesses that `folded LIKE '%长沙信瑞%'` matches a handful of rows
+    (a fixed selectivity per character), so it reads the whole SearchEntry
+    table to find them and joins the grams on — right after a bulk import a
+    sequential scan of every name, where the gram index gives a few hundred
+    candidates to check by primary key. `OFFSET 0` is PostgreSQL's documented
+    way to keep a subquery as written (no pull-up); the rows are the same.
+    SQLite already checks an EXISTS per candidate row.
+    """
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="EXISTS(%(subquery)s OFFSET 0)", **extra_context
+        )
+
+
 class Like(Lookup):
     """`lhs LIKE pattern`, the pattern as given: `_` stands for any one character.
 
@@ -262,7 +281,7 @@ def candidate_ids(
         entries = SearchEntry.objects.filter(agency_id=OuterRef("agency_id")).filter(
             *alternative.entry_filter()
         )
-        queryset = queryset.filter(Exists(entries))
+        queryset = queryset.filter(VerifiedBy(entries))
     return queryset.values("agency_id")
 
 
