@@ -9,7 +9,7 @@ from . import figures
 from . import uscc as uscc_lib
 from .enums import Status
 from .filters import ProvinceAgencyFilter
-from .models import CHANGES_SHOWN, Agency, Province
+from .models import CHANGES_SHOWN, Agency, Province, agency_by_uscc
 
 RECENT_LIMIT = 10
 CITY_FACETS = 30
@@ -110,16 +110,16 @@ class AgencyDetailView(DetailView):
                 _("“%(code)s”不是有效的统一社会信用代码：%(reason)s")
                 % {"code": raw[:40], "reason": error.message}
             ) from None
-        try:
-            return Agency.objects.for_listing().get(uscc=code)
-        except Agency.DoesNotExist:
+        agency = agency_by_uscc(code)
+        if agency is None:
             raise Http404(
                 _(
                     "本站名录中没有统一社会信用代码为 %(code)s 的机构。"
                     "没有收录不代表该机构不存在或合法，请到国家企业信用信息公示系统核对。"
                 )
                 % {"code": code}
-            ) from None
+            )
+        return agency
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

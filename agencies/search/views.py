@@ -14,7 +14,7 @@ from articles.models import Article
 from portal.links import reverse_one
 
 from .. import phones
-from ..models import Agency, AgencyPhone, SuppressedPhone
+from ..models import Agency, SuppressedPhone, links_for_number
 from . import textnorm
 from .filters import SearchHitFilter
 from .present import search_names
@@ -88,7 +88,7 @@ def phone_detail(request, key):
         # Its owner asked us not to show it: the same neutral answer for everyone,
         # which says nothing about who the number belongs to.
         return render(request, "agencies/phone_suppressed.html", {"number": number})
-    links = list(AgencyPhone.objects.for_number(number.key))
+    links = links_for_number(number.key)
     context = {
         "query": number.display,
         "number": number,
