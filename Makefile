@@ -36,6 +36,8 @@ help:
 	@echo "make test-replica   the read-replica tests against a streaming replica of it (port $(REPLICA_PORT))"
 	@echo "make lint | format | check | bench"
 	@echo "make bench-http     HTTP load on gunicorn with wrk (BENCH_ARGS=\"--agencies 20000 --db sqlite\")"
+	@echo "                   --peer: each workload against Datasette on the same data, e.g."
+	@echo "                   BENCH_ARGS=\"--peer --db postgres --agencies 1000000 --reuse\""
 	@echo "make eval-check     the message check's precision and recall on tests/data/check (BENCH_ARGS=\"--db postgres\")"
 	@echo "make bench-xlsx     import_agencies on a 100,000-row .xlsx workbook, SQLite (BENCH_ARGS=\"--compare-jsonl\")"
 
@@ -133,7 +135,8 @@ bench-xlsx: install
 	$(PY) bench/import_xlsx.py $(BENCH_ARGS)
 
 # Not part of the test run: minutes of load on 127.0.0.1. Needs wrk
-# (apt-get install wrk); see docs/benchmarks.md.
+# (apt-get install wrk); see docs/benchmarks.md. --peer also installs
+# Datasette (bench/peer-requirements.txt, hashed) into bench/out/datasette-venv.
 bench-http: install
 	@command -v wrk >/dev/null || { echo "bench-http needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(PY) bench/http_load.py $(BENCH_ARGS)

@@ -28,9 +28,21 @@ and each worker's resident memory; it is printed as Markdown and written to
 bench/out/http-<db>-<N>.json. The run is bounded: every wrk call has a
 duration and a timeout, the whole script --time-limit seconds, and gunicorn
 is stopped (its whole process group) however the script ends.
+
+With --peer (page cache off), the same directory is also served by Datasette
+(bench/peer.py: its own pinned virtual environment, a SQLite database with an
+FTS5 trigram index, a canned query for numbers) on 127.0.0.1:--peer-port, and
+each portal workload in PAIRS runs with the same wrk settings over the same
+samples, then at once its Datasette counterpart, between two /healthz runs;
+the report gives both sides and the ratio portal ÷ Datasette against its
+target, then the pages without a counterpart (home, province) as a share of
+/healthz. Written to bench/out/http-<db>-<N>-peer.json.
+
+    make bench-http BENCH_ARGS="--peer --db postgres --agencies 1000000 --reuse"
 """
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -56,6 +68,7 @@ if Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 
 import http.client  # noqa: E402
 
+from bench import peer  # noqa: E402
 from bench.run import OUT, PG_SERVER, run_import, samples  # noqa: E402
 
 DB_NAME = "benchhttp"
@@ -82,6 +95,48 @@ PAGES = [
 CACHED_TARGET = 0.5
 WORKER_MB_TARGET = 200
 
+# --peer: each portal workload against its Datasette counterpart over the same
+# samples (bench/peer.py serves the same directory), page cache off.
+# (portal list, Datasette list, portal label, Datasette label, target: portal
+# requests/s ÷ Datasette's.) The FTS JSON leaves out the facets (`_nofacet=1`)
+# because the search API computes none; the FTS page keeps them, as the
+# portal's search page counts its province and status facets too.
+PAIRS = [
+    ("agency", "peer_agency", "agency `/agencies/<uscc>/`", "row `/<db>/agencies/<uscc>`", 1.0),
+    (
+        "api_agency",
+        "peer_api_agency",
+        "agency API `/api/v1/agencies/<uscc>`",
+        "row JSON `/<db>/agencies/<uscc>.json`",
+        1.0,
+    ),
+    ("phone", "peer_phone", "phone `/phone/<key>/`", "canned query `/<db>/phone?key=<key>`", 1.5),
+    (
+        "api_phone",
+        "peer_api_phone",
+        "phone API `/api/v1/phones/<key>`",
+        "canned query JSON `/<db>/phone.json?key=<key>`",
+        2.0,
+    ),
+    (
+        "search",
+        "peer_search",
+        "name search `/search/?q=<4 chars>`",
+        "FTS `/<db>/agencies?_search=<q>`",
+        1.5,
+    ),
+    (
+        "api_search_names",
+        "peer_api_search",
+        "search API, names `/api/v1/search?q=<4 chars>`",
+        "FTS JSON `/<db>/agencies.json?_search=<q>&_nofacet=1`",
+        1.0,
+    ),
+]
+# --peer: the pages Datasette has no counterpart for, as a share of /healthz.
+PEER_SOLO_TARGET = 0.10
+PEER_SOLO = ["home", "province", "province_status"]
+
 # The mix, in percent of requests. Most visitors come to identify a number
 # that called them (the number page, straight from a search engine or from
 # the search box, which redirects numbers there); next, an agency's page
@@ -101,11 +156,11 @@ MIX = {
 # --- Setup --------------------------------------------------------------------------------------
 
 
-def setup_database(db: str, n: int, reuse: bool) -> None:
+def setup_database(db: str, n: int, reuse: bool, name: str = DB_NAME) -> None:
     """bench/run.py's setup_django, with this benchmark's own database."""
     OUT.mkdir(parents=True, exist_ok=True)
     if db == "sqlite":
-        path = OUT / f"{DB_NAME}.sqlite3"
+        path = OUT / f"{name}.sqlite3"
         if not reuse:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -115,9 +170,9 @@ def setup_database(db: str, n: int, reuse: bool) -> None:
 
         if not reuse:
             with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-                conn.execute(f"CREATE DATABASE {DB_NAME}")
-        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{DB_NAME}"
+                conn.execute(f"DROP DATABASE IF EXISTS {name}")
+                conn.execute(f"CREATE DATABASE {name}")
+        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{name}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
     os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
     import django
@@ -179,13 +234,16 @@ def collect_static() -> None:
 # --- URL lists ----------------------------------------------------------------------------------
 
 
-def url_lists(n: int, count: int) -> dict[str, list[str]]:
-    """Concrete paths for each page type, drawn from the generated directory."""
+def url_lists(n: int, count: int, with_peer: bool = False) -> dict[str, list[str]]:
+    """Concrete paths for each page type, drawn from the generated directory;
+    with_peer, also the portal's side of each pair and Datasette's (PAIRS)."""
     from agencies import phones
 
     inputs = samples(n, count)
     names = inputs["name_4char"]
     numbers = inputs["phone"]
+    codes = [code.upper() for code in inputs["uscc"]]
+    keys = [phones.normalize(number).key for number in numbers]
     lists = {
         "healthz": ["/healthz"],
         "home": ["/"],
@@ -193,8 +251,8 @@ def url_lists(n: int, count: int) -> dict[str, list[str]]:
         "province_status": ["/provinces/hunan/?status=" + quote("存续")],
         # samples() writes every other code in lower case (a lookup test); the
         # page's own address is upper case, and lower case would redirect.
-        "agency": [f"/agencies/{code.upper()}/" for code in inputs["uscc"]],
-        "phone": [f"/phone/{phones.normalize(number).key}/" for number in numbers],
+        "agency": [f"/agencies/{code}/" for code in codes],
+        "phone": [f"/phone/{key}/" for key in keys],
         "search": ["/search/?q=" + quote(name) for name in names],
         # Names and numbers as people type them ("0731-…", "400-…"), alternately.
         "api_search": [
@@ -203,6 +261,20 @@ def url_lists(n: int, count: int) -> dict[str, list[str]]:
         ],
     }
     lists["mix"] = mix(lists, count)
+    if with_peer:
+        db = "/" + peer.database_name(n)
+        searches = [quote(name) for name in names]
+        lists |= {
+            "api_agency": [f"/api/v1/agencies/{code}" for code in codes],
+            "api_phone": [f"/api/v1/phones/{key}" for key in keys],
+            "api_search_names": [f"/api/v1/search?q={q}" for q in searches],
+            "peer_agency": [f"{db}/agencies/{code}" for code in codes],
+            "peer_api_agency": [f"{db}/agencies/{code}.json" for code in codes],
+            "peer_phone": [f"{db}/phone?key={key}" for key in keys],
+            "peer_api_phone": [f"{db}/phone.json?key={key}" for key in keys],
+            "peer_search": [f"{db}/agencies?_search={q}" for q in searches],
+            "peer_api_search": [f"{db}/agencies.json?_search={q}&_nofacet=1" for q in searches],
+        }
     return lists
 
 
@@ -242,12 +314,28 @@ def port_in_use(port: int) -> bool:
 
 
 def get(port: int, path: str) -> tuple[int, int]:
-    """(status, body length) of one request, redirects not followed."""
+    """(status, body length as sent) of one request, redirects not followed."""
+    status, body, _ = _request(port, path)
+    return status, len(body)
+
+
+def get_json(port: int, path: str) -> tuple[int, object]:
+    """(status, the decoded JSON body, None if not JSON) of one request."""
+    status, body, encoding = _request(port, path)
+    if encoding == "gzip":
+        body = gzip.decompress(body)
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, None
+
+
+def _request(port: int, path: str) -> tuple[int, bytes, str | None]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request("GET", path, headers=HEADERS)
         response = conn.getresponse()
-        return response.status, len(response.read())
+        return response.status, response.read(), response.getheader("Content-Encoding")
     finally:
         conn.close()
 
@@ -359,6 +447,16 @@ class Gunicorn:
         }
 
 
+def datasette_log_summary(path: Path) -> dict:
+    """Datasette's log: uvicorn's start, stop and access lines are `INFO:`."""
+    lines = path.read_text(errors="replace").splitlines()
+    return {
+        "log": str(path.relative_to(ROOT)),
+        "tracebacks": sum(line.startswith("Traceback") for line in lines),
+        "other_lines": sum(not line.startswith("INFO:") for line in lines),
+    }
+
+
 @contextmanager
 def serving(env: dict, port: int, log: Path):
     server = Gunicorn(env, port, log)
@@ -444,49 +542,137 @@ def measure(server: Gunicorn, files: dict, lists: dict, args, cached: bool) -> d
     port = server.port
     timeout = args.request_timeout
     wrk(port, files["healthz"], args.warmup, timeout)  # workers' imports, first connections
-    half = math.ceil(args.duration / 2)
     rows = []
     for kind, label, target in PAGES:
+        rows.append(
+            solo_row(port, files, lists, args, kind, label, CACHED_TARGET if cached else target)
+        )
+        print(row_line(rows[-1]), flush=True)
+    return {"page_cache": cached, "rows": rows, "workers": workers(server)}
+
+
+def solo_row(port: int, files: dict, lists: dict, args, kind: str, label: str, goal) -> dict:
+    """One page type between two /healthz runs, its rate as a share of /healthz's."""
+    timeout = args.request_timeout
+    half = math.ceil(args.duration / 2)
+    statuses = preflight(port, lists[kind], args.preflight)
+    # Templates and query plans the first time; with the cache on, the
+    # cache filled, so what follows are repeat views.
+    warmup = wrk(port, files[kind], args.warmup, timeout)
+    # /healthz for half the time just before the page and half just
+    # after: a steady drift in the machine's other load cancels out.
+    before = wrk(port, files["healthz"], half, timeout)
+    page = wrk(port, files[kind], args.duration, timeout)
+    after = wrk(port, files["healthz"], half, timeout)
+    ceiling = combined(before, after)
+    ratio = page["requests_per_second"] / ceiling["requests_per_second"]
+    return {
+        "page": kind,
+        "label": label,
+        "urls": len(set(lists[kind])),
+        "preflight_statuses": statuses,
+        "warmup_errors": warmup["errors"],
+        "healthz": ceiling,
+        **page,
+        "ratio": round(ratio, 3),
+        "target": goal,
+        "met": None if goal is None else ratio >= goal,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def workers(server: Gunicorn) -> list[dict]:
+    return [
+        {"pid": worker["pid"], "rss_mb": worker.get("VmRSS"), "peak_rss_mb": worker.get("VmHWM")}
+        for worker in server.memory()
+    ]
+
+
+# The JSON list whose answers tell whether a pair's queries find anything:
+# (portal's, Datasette's, where the rows are in each).
+HITS = {
+    "phone": ("api_phone", "agencies", "peer_api_phone", "rows"),
+    "api_phone": ("api_phone", "agencies", "peer_api_phone", "rows"),
+    "search": ("api_search_names", "results", "peer_api_search", "rows"),
+    "api_search_names": ("api_search_names", "results", "peer_api_search", "rows"),
+}
+
+
+def hit_share(port: int, paths: list[str], count: int, field: str) -> float:
+    """The share of the first `count` JSON answers with at least one row under `field`."""
+    found = 0
+    for path in paths[:count]:
+        status, body = get_json(port, path)
+        found += status == 200 and isinstance(body, dict) and bool(body.get(field))
+    return round(found / max(min(count, len(paths)), 1), 3)
+
+
+def measure_peer(server: Gunicorn, datasette, files: dict, lists: dict, args) -> dict:
+    """--peer: each PAIRS workload on the portal, then at once on Datasette, with the
+    same wrk settings over the same samples, between two /healthz runs; then the
+    pages Datasette has no counterpart for, as a share of /healthz."""
+    port, other = server.port, datasette.port
+    timeout = args.request_timeout
+    half = math.ceil(args.duration / 2)
+    wrk(port, files["healthz"], args.warmup, timeout)
+    pairs = []
+    for kind, peer_kind, label, peer_label, target in PAIRS:
         statuses = preflight(port, lists[kind], args.preflight)
-        # Templates and query plans the first time; with the cache on, the
-        # cache filled, so what follows are repeat views.
-        warmup = wrk(port, files[kind], args.warmup, timeout)
-        # /healthz for half the time just before the page and half just
-        # after: a steady drift in the machine's other load cancels out.
+        peer_statuses = preflight(other, lists[peer_kind], args.preflight)
+        hits = {}
+        if kind in HITS:
+            mine, mine_field, theirs, theirs_field = HITS[kind]
+            hits = {
+                "portal": hit_share(port, lists[mine], args.preflight, mine_field),
+                "peer": hit_share(other, lists[theirs], args.preflight, theirs_field),
+            }
+        warmups = (
+            wrk(port, files[kind], args.warmup, timeout)["errors"],
+            wrk(other, files[peer_kind], args.warmup, timeout)["errors"],
+        )
         before = wrk(port, files["healthz"], half, timeout)
-        page = wrk(port, files[kind], args.duration, timeout)
+        portal = wrk(port, files[kind], args.duration, timeout)
+        theirs_run = wrk(other, files[peer_kind], args.duration, timeout)
         after = wrk(port, files["healthz"], half, timeout)
         ceiling = combined(before, after)
-        ratio = page["requests_per_second"] / ceiling["requests_per_second"]
-        goal = CACHED_TARGET if cached else target
-        rows.append(
+        ratio = portal["requests_per_second"] / max(theirs_run["requests_per_second"], 0.1)
+        pairs.append(
             {
                 "page": kind,
                 "label": label,
+                "peer_label": peer_label,
                 "urls": len(set(lists[kind])),
-                "preflight_statuses": statuses,
-                "warmup_errors": warmup["errors"],
+                "peer_urls": len(set(lists[peer_kind])),
+                "portal": {**portal, "preflight_statuses": statuses},
+                "peer": {**theirs_run, "preflight_statuses": peer_statuses},
+                "preflight_hit_share": hits,
+                "warmup_errors": {"portal": warmups[0], "peer": warmups[1]},
                 "healthz": ceiling,
-                **page,
+                "portal_share_of_healthz": round(
+                    portal["requests_per_second"] / ceiling["requests_per_second"], 3
+                ),
+                "peer_share_of_healthz": round(
+                    theirs_run["requests_per_second"] / ceiling["requests_per_second"], 3
+                ),
                 "ratio": round(ratio, 3),
-                "target": goal,
-                "met": None if goal is None else ratio >= goal,
+                "target": target,
+                "met": ratio >= target,
                 "loadavg": [round(x, 2) for x in os.getloadavg()],
             }
         )
+        print(pair_line(pairs[-1]), flush=True)
+    labels = {kind: label for kind, label, _ in PAGES}
+    rows = []
+    for kind in PEER_SOLO:
+        rows.append(solo_row(port, files, lists, args, kind, labels[kind], PEER_SOLO_TARGET))
         print(row_line(rows[-1]), flush=True)
-    memory = server.memory()
     return {
-        "page_cache": cached,
+        "page_cache": False,
+        "pairs": pairs,
         "rows": rows,
-        "workers": [
-            {
-                "pid": worker["pid"],
-                "rss_mb": worker.get("VmRSS"),
-                "peak_rss_mb": worker.get("VmHWM"),
-            }
-            for worker in memory
-        ],
+        "workers": workers(server),
+        # One process (uvicorn; SQL in its thread pool): its memory at the end.
+        "peer_memory_mb": _status_mb(datasette.process.pid),
     }
 
 
@@ -498,6 +684,17 @@ def row_line(row: dict) -> str:
         f"  {row['page']:<16} {row['requests_per_second']:>8,.1f} req/s "
         f"(healthz {row['healthz']['requests_per_second']:,.1f}) ratio {row['ratio']:.3f} "
         f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms errors {row['errors']}"
+    )
+
+
+def pair_line(pair: dict) -> str:
+    mine, theirs = pair["portal"], pair["peer"]
+    return (
+        f"  {pair['page']:<16} portal {mine['requests_per_second']:>8,.1f} req/s "
+        f"datasette {theirs['requests_per_second']:>8,.1f} req/s ratio {pair['ratio']:.2f} "
+        f"(healthz {pair['healthz']['requests_per_second']:,.1f}) "
+        f"p50 {mine['p50_ms']}/{theirs['p50_ms']} ms p99 {mine['p99_ms']}/{theirs['p99_ms']} ms "
+        f"errors {mine['errors']}/{theirs['errors']}"
     )
 
 
@@ -516,6 +713,8 @@ def markdown(result: dict) -> str:
         f"{config['threads']} threads, {config['duration_s']} s per run; "
         f"{result['cpus']} CPUs, load average at start {result['loadavg_at_start'][0]}.",
     ]
+    if "peer" in result:
+        lines += peer_markdown(result)
     for name, run in result["runs"].items():
         cache = "on, repeat views" if run["page_cache"] else "off"
         lines += [
@@ -541,9 +740,9 @@ def markdown(result: dict) -> str:
         if unexpected:
             lines += ["", f"Not 200 before the run ({name}): {unexpected}"]
     mix_weights = ", ".join(f"{kind} {share} %" for kind, share in MIX.items())
+    if any(kind == "mix" for run in result["runs"].values() for kind in run_pages(run)):
+        lines += ["", f"Mix: {mix_weights}."]
     lines += [
-        "",
-        f"Mix: {mix_weights}.",
         "",
         f"| Worker memory (MB) | RSS at end | peak RSS (VmHWM) | target ≤ {WORKER_MB_TARGET} MB |",
         "|---|---|---|---|",
@@ -561,6 +760,12 @@ def markdown(result: dict) -> str:
         f"({'met' if summary['errors'] == 0 else 'missed'}: 0 everywhere). "
         f"Targets met: {summary['targets_met']} of {summary['targets']}.",
     ]
+    if "peer" in result:
+        log = result["peer"]["log"]
+        lines.append(
+            f"Datasette: {log['tracebacks']} tracebacks, {log['other_lines']} lines other than "
+            f"uvicorn's INFO ({log['log']}); stopped cleanly: {log['stopped_cleanly']}."
+        )
     for name, log in summary["server_logs"].items():
         lines.append(
             f"gunicorn, {name}: {log['worker_boots']} worker boots, "
@@ -571,12 +776,74 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def run_pages(run: dict) -> list[str]:
+    return [row["page"] for row in run["rows"]]
+
+
+def peer_markdown(result: dict) -> list[str]:
+    peer_info = result["peer"]
+    lines = [
+        "",
+        f"### Against Datasette {peer_info['versions']['datasette']}: {result['db']} portal, "
+        f"{result['agencies']:,} agencies, page cache off",
+        "",
+        f"Datasette serves `{peer_info['database']}` (SQLite {peer_info['versions']['sqlite']}, "
+        "immutable) on its own port; each portal run is followed at once by its Datasette "
+        "counterpart with the same wrk settings over the same samples, both between two "
+        "/healthz runs of the portal's.",
+        "",
+        "| Portal | Datasette | URLs | portal req/s | p50 / p99 ms | errors "
+        "| Datasette req/s | p50 / p99 ms | errors | ratio portal ÷ Datasette | target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    hits = []
+    unexpected = {}
+    for pair in result["runs"]["cache_off"]["pairs"]:
+        mine, theirs = pair["portal"], pair["peer"]
+        lines.append(
+            f"| {pair['label']} | {pair['peer_label']} | {pair['urls']:,} "
+            f"| {mine['requests_per_second']:,.1f} | {mine['p50_ms']} / {mine['p99_ms']} "
+            f"| {mine['errors']} | {theirs['requests_per_second']:,.1f} "
+            f"| {theirs['p50_ms']} / {theirs['p99_ms']} | {theirs['errors']} "
+            f"| {pair['ratio']:.2f} | {verdict(pair['ratio'], pair['target'])} |"
+        )
+        if pair["preflight_hit_share"]:
+            share = pair["preflight_hit_share"]
+            hits.append(
+                f"{pair['page']} portal {share['portal']:.0%}, Datasette {share['peer']:.0%}"
+            )
+        for side in ("portal", "peer"):
+            if set(pair[side]["preflight_statuses"]) != {"200"}:
+                unexpected[f"{pair['page']} ({side})"] = pair[side]["preflight_statuses"]
+    lines += [
+        "",
+        "Share of the sampled lookups that found at least one row (checked before the runs): "
+        + "; ".join(hits)
+        + ".",
+    ]
+    memory = result["runs"]["cache_off"]["peer_memory_mb"]
+    lines += [
+        "",
+        f"Datasette is one process: {memory.get('VmRSS')} MB resident at the end, "
+        f"peak {memory.get('VmHWM')} MB.",
+    ]
+    if unexpected:
+        lines += ["", f"Not 200 before the run: {unexpected}"]
+    return lines
+
+
 def summarize(result: dict) -> dict:
     rows = [row for run in result["runs"].values() for row in run["rows"]]
+    pairs = [pair for run in result["runs"].values() for pair in run.get("pairs", [])]
     workers = [worker for run in result["runs"].values() for worker in run["workers"]]
     checks = [row["met"] for row in rows if row["met"] is not None]
+    checks += [pair["met"] for pair in pairs]
     checks += [(worker["peak_rss_mb"] or 0) <= WORKER_MB_TARGET for worker in workers]
     errors = sum(row["errors"] + row["healthz"]["errors"] for row in rows)
+    errors += sum(
+        pair["portal"]["errors"] + pair["peer"]["errors"] + pair["healthz"]["errors"]
+        for pair in pairs
+    )
     checks.append(errors == 0)
     return {"errors": errors, "targets": len(checks), "targets_met": sum(checks)}
 
@@ -596,8 +863,25 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agencies", type=int, default=1_000_000)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--db-name",
+        default=DB_NAME,
+        help=f"the portal's database: bench/out/<name>.sqlite3 or that PostgreSQL database "
+        f"(default {DB_NAME}); emptied unless --reuse",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the database, skip import")
-    parser.add_argument("--cache", choices=("off", "on", "both"), default="both")
+    parser.add_argument(
+        "--cache",
+        choices=("off", "on", "both"),
+        default=None,
+        help="default: both; off with --peer",
+    )
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="each workload against Datasette serving the same directory (bench/peer.py)",
+    )
+    parser.add_argument("--peer-port", type=int, default=8767)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured seconds per page type")
     parser.add_argument("--urls", type=int, default=1000, help="URLs per page type")
@@ -612,6 +896,12 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--time-limit", type=int, default=2700, help="seconds for everything")
     args = parser.parse_args(argv)
+    if args.cache is None:
+        args.cache = "off" if args.peer else "both"
+    elif args.peer and args.cache != "off":
+        parser.error("--peer compares pages rendered on every request: --cache off")
+    if args.port == args.peer_port:
+        parser.error("--port and --peer-port must differ")
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGALRM, _time_limit)
@@ -625,6 +915,7 @@ def main(argv=None) -> None:
 
     result = {
         "db": args.db,
+        "db_name": args.db_name,
         "agencies": args.agencies,
         "cpus": os.cpu_count(),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
@@ -640,14 +931,18 @@ def main(argv=None) -> None:
             "mix_percent": MIX,
         },
     }
-    setup_database(args.db, args.agencies, args.reuse)
+    setup_database(args.db, args.agencies, args.reuse, args.db_name)
     if not args.reuse:
         print(f"importing {args.agencies:,} agencies into {args.db} …", flush=True)
         result["import"] = run_import(args.agencies)
         load_articles()
         print(json.dumps(result["import"]), flush=True)
     collect_static()
-    lists = url_lists(args.agencies, args.urls)
+    if args.peer:
+        # Before any server starts: the venv and the database may take minutes.
+        peer.ensure_venv()
+        peer.build(args.agencies)
+    lists = url_lists(args.agencies, args.urls, with_peer=args.peer)
     folder = OUT / f"http-urls-{args.agencies}"
     runs = []
     if args.cache in ("off", "both"):
@@ -658,19 +953,42 @@ def main(argv=None) -> None:
 
     result["runs"] = {}
     logs = {}
+    # Output files: http-<db>-<N>[-<db name>]…, so that runs on two databases coexist.
+    tag = f"{args.db}-{args.agencies}" + ("" if args.db_name == DB_NAME else f"-{args.db_name}")
     for name, cached, paths, files in runs:
         print(f"{name}: gunicorn on 127.0.0.1:{args.port}, {args.duration} s per run", flush=True)
         env = server_environment(args.port, cached, args.max_requests)
-        log = OUT / f"http-{args.db}-{args.agencies}-{name}.log"
-        with serving(env, args.port, log) as server:
-            result["runs"][name] = measure(server, files, paths, args, cached)
+        log = OUT / f"http-{tag}-{name}.log"
+        if args.peer:
+            peer_log = OUT / f"http-{tag}-datasette.log"
+            print(f"datasette on 127.0.0.1:{args.peer_port}", flush=True)
+            with (
+                serving(env, args.port, log) as server,
+                peer.serving(args.agencies, args.peer_port, peer_log) as datasette,
+            ):
+                result["peer"] = {
+                    "database": datasette.database,
+                    "versions": datasette.version(),
+                    "settings": peer.SETTINGS,
+                    "port": args.peer_port,
+                }
+                result["runs"][name] = measure_peer(server, datasette, files, paths, args)
+            result["peer"]["log"] = {
+                **datasette_log_summary(peer_log),
+                "stopped_cleanly": datasette.stopped_cleanly,
+            }
+        else:
+            with serving(env, args.port, log) as server:
+                result["runs"][name] = measure(server, files, paths, args, cached)
         logs[name] = {**server.log_summary(), "stopped_cleanly": server.stopped_cleanly}
     signal.alarm(0)
 
     result["summary"] = {**summarize(result), "server_logs": logs}
-    out = OUT / f"http-{args.db}-{args.agencies}.json"
+    suffix = "-peer" if args.peer else ""
+    out = OUT / f"http-{tag}{suffix}.json"
+    result["markdown"] = markdown(result)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
-    print(markdown(result))
+    print(result["markdown"])
     print(f"\nwritten to {out.relative_to(ROOT)}")
 
 
