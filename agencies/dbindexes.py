@@ -117,3 +117,23 @@ def analyze(models) -> None:
             cursor.execute("PRAGMA analysis_limit = 1000")
         for model in models:
             cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+
+
+def vacuum(models) -> None:
+    """PostgreSQL, after the load has committed: VACUUM these tables.
+
+    ANALYZE gives the planner statistics, but only VACUUM marks a freshly
+    written table's pages all-visible. Until then every index-only scan
+    visits the table as well, so PostgreSQL plans the gram index's counts
+    and pages as bitmap heap scans instead (at 1M agencies a two-character
+    gram's capped count took 90 ms that way, against about 1 ms as the
+    index-only scan it becomes). Autovacuum would do it some time later, or
+    never (it may be off). VACUUM can't run inside a transaction: when the
+    import runs inside one (a test case's, a caller's), this is skipped.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"VACUUM {quote(model._meta.db_table)}")

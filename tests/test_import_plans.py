@@ -155,3 +155,30 @@ def test_the_check_uses_indexes_straight_after_a_bulk_import(client, loaded):
         for query in queries.captured_queries:
             if query["sql"].lstrip().upper().startswith("SELECT"):
                 assert _full_scans(cursor, query["sql"]) == [], query["sql"][:300]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_leaves_statistics_and_on_postgresql_a_vacuum(tmp_path, monkeypatch):
+    """What the planner needs is written by the import itself: statistics on
+    both databases, and on PostgreSQL (outside any transaction) a VACUUM, so
+    index-only scans need not visit the table (agencies.dbindexes)."""
+    from agencies.importing import writing
+
+    monkeypatch.setattr(writing, "ANALYZE_MIN_CHANGED", 50)
+    path = tmp_path / "directory.jsonl"
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records(60)), encoding="utf-8"
+    )
+    call_command("import_agencies", str(path), verbosity=0)
+    table = SearchToken._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT last_analyze IS NOT NULL, last_vacuum IS NOT NULL "
+                "FROM pg_stat_user_tables WHERE relname = %s",
+                [table],
+            )
+            assert cursor.fetchone() == (True, True)
+        else:
+            cursor.execute("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = %s", [table])
+            assert cursor.fetchone()[0] > 0

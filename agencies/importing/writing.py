@@ -1,6 +1,7 @@
 """Writing checked records in batches, and the import entry points that run the pipeline."""
 
 import gc
+import logging
 import signal
 import threading
 from collections import Counter, defaultdict
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from portal.models import bump
@@ -48,6 +49,8 @@ from .reading import (
     json_type_name,
     read_checked_file,
 )
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 # How many updated records a summary describes field by field (the counts cover all).
@@ -703,6 +706,9 @@ class _Import:
         self.shared = _Shared()
         self.index = search_index.IndexWriter()
         self.bulk_switch = _BulkSwitch(self.index, self.known_phones, batch_size)
+        # Wrote enough to refresh the planner's statistics (and, once
+        # committed, to VACUUM on PostgreSQL).
+        self.large = False
         self.batch: list[CleanRecord] = []
         # Records handled since progress() was last called.
         self.unreported = 0
@@ -730,6 +736,7 @@ class _Import:
             changed = self.summary.created + self.summary.updated
             if self.bulk_switch.on or changed >= ANALYZE_MIN_CHANGED:
                 dbindexes.analyze(_ANALYZED_MODELS)
+                self.large = True
             # In the same transaction, so readers see the new rows, the counts
             # pages show and the new data version together, or none of them.
             figures.refresh()
@@ -785,6 +792,14 @@ def _run(
         for item in checked:
             load.take(item)
         load.finish()
+    if load.large:
+        # The data is committed by now: a VACUUM that fails or is cut short
+        # (Ctrl-C, SIGTERM) costs speed until autovacuum gets there, never
+        # data, and must not make the import look failed.
+        try:
+            dbindexes.vacuum(_ANALYZED_MODELS)
+        except (DatabaseError, Interrupted, KeyboardInterrupt) as error:
+            logger.warning("VACUUM after the import did not finish (%s); the data is saved.", error)
     if summary.failed:
         summary.created = summary.updated = summary.unchanged = summary.suppressed = 0
         summary.fields_changed.clear()
