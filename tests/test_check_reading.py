@@ -212,3 +212,63 @@ def test_a_sentence_that_raised_several_signals_is_quoted_once(client):
     assert "<mark>抓你</mark>" in page and "<mark>去你单位找你们领导</mark>" in page
     # The explanation is there, folded.
     assert page.count('<details class="signal-detail">') == len(found)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # The third party named first, what "we" did to them after it.
+        ("你公司的财务我们上周已经找过了", "third_party_contact"),
+        # Several relatives in a row, then the visit.
+        ("你舅舅、你姨那边我们下周挨个上门", "third_party_contact"),
+        # One by one down the contact list.
+        ("你通讯录里那些人，我们一个一个打过去", "third_party_contact"),
+        # The relative in one clause, "her" in the next.
+        ("你表姐在哪家医院上班我们清楚，今晚就给她打电话", "third_party_contact"),
+        # A letter sent on to the workplace.
+        ("您的欠款我司已寄函至您所在单位人事部门", "third_party_contact"),
+        # Talking to someone else about the reader's affairs.
+        ("我们刚跟他聊了聊你欠钱的事", "third_party_contact"),
+        # Relatives told they owe it too.
+        ("你哥欠的钱，当弟弟的也得扛着", "family_liability"),
+        ("你妈得替你还", "family_liability"),
+        ("政审的时候一查到家里有人欠钱，你妹就别想过了", "family_liability"),
+        # The reader's papers posted where the neighbours pass.
+        ("把你的欠条照片贴到你们小区电梯口", "public_shaming"),
+        ("下周一群发至你手机通讯录全部联系人", "public_shaming"),
+        ("马上发到你所在的所有微信群", "public_shaming"),
+        # Veiled threats against the family.
+        ("小心你家娃", "abuse"),
+        ("你媳妇一般几点下班？", "abuse"),
+        # A thousands comma does not cut the sentence in two.
+        ("今天交2,500块到我微信，马上给你销账", "pay_personal_account"),
+        # Cantonese and typing slips.
+        ("唔還就揾你阿媽", "third_party_contact"),
+        ("明天警擦就来抅留你", "threat_arrest"),
+    ],
+)
+def test_more_ways_of_putting_a_claim(text, code):
+    assert code in raised(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("银手镯是外婆留下的", "threat_arrest"),
+        ("楼下大爷把我乱扔垃圾的事贴到公告栏了", "public_shaming"),
+        ("我们不会去你单位，也不会跟你同事说", "third_party_contact"),
+        ("你千万别跟我姐说啊", "third_party_contact"),
+        ("催收说要找你领导，能不能这么做？", "third_party_contact"),
+        ("他们把我照片P成通缉令发到群里了", "threat_arrest"),
+        ("请添加承办人私人微信提交材料", "pay_personal_account"),
+        (
+            "【某某县人民法院】诉讼费请按缴费通知书缴纳，本院不接受任何个人账户缴费。",
+            "impersonation",
+        ),
+        ("有网友反映，催收扬言要报警抓他坐牢，律师表示这涉嫌违规", "threat_arrest"),
+        ("你的账户因涉嫌异常交易被限制，请通过官方App核实", "threat_arrest"),
+        ("我表弟上个月找我借了五千，要不要跟我姨说一声？", "third_party_contact"),
+    ],
+)
+def test_look_alikes_that_are_not_the_claim(text, absent):
+    assert absent not in raised(text)

@@ -7,8 +7,9 @@ reader (Chinese, and English beside it), the sources it rests on (facts the
 articles cite) and regexes. Here they are only loaded, checked and applied:
 
 - the message is folded for reading (`fold`): NFKC, Traditional → Simplified,
-  no spaces, and the spellings of `spellings:` (zhua → 抓, 坐劳 → 坐牢) put
-  right — every folded character remembers where it stands in the text;
+  no spaces, no comma inside a number (3,000), and the spellings of
+  `spellings:` (zhua → 抓, 坐劳 → 坐牢) put right — every folded character
+  remembers where it stands in the text;
 - it is cut into sentences at 。！？!?；; and line breaks, and each sentence
   into clauses at commas and at the conjunctions that turn a sentence
   round (但是, 否则, 不然 …), so that a negation or an exception applies to
@@ -230,8 +231,35 @@ def parse(text: str) -> Rules:
 def _alternation(name: str, items) -> str:
     if not isinstance(items, list) or not items:
         raise ValueError(f"words: {name} must be a list of words")
-    # Longest first, so that 老婆 is not read as 老 followed by something else.
-    return "(?:" + "|".join(sorted((str(i) for i in items), key=len, reverse=True)) + ")"
+    words = [str(i) for i in items]
+    # Plain words go into a prefix tree (爸(?:爸|妈)?): the regex engine then
+    # reads one character to rule out a whole list, not every word in turn;
+    # the few items that are patterns themselves stay as they are.
+    plain = [word for word in words if re.escape(word) == word]
+    patterns = [word for word in words if re.escape(word) != word]
+    # Longest first, so that 老婆 is not read as 老 followed by something else
+    # (the tree tries the longer word first too).
+    branches = [_tree(plain)] if plain else []
+    branches += sorted(patterns, key=len, reverse=True)
+    return "(?:" + "|".join(branches) + ")"
+
+
+def _tree(words: list[str]) -> str:
+    """One regex for plain words, sharing their first characters: longer words
+    are tried before the shorter words they start with."""
+    heads: dict[str, list[str]] = {}
+    for word in dict.fromkeys(words):
+        heads.setdefault(word[0], []).append(word[1:])
+    branches = []
+    for head, tails in heads.items():
+        longer = [tail for tail in tails if tail]
+        if not longer:
+            branches.append(head)
+            continue
+        rest = _tree(longer)
+        optional = "?" if len(longer) < len(tails) else ""
+        branches.append(f"{head}(?:{rest}){optional}")
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def _compile(pattern: str, words: dict[str, str]) -> re.Pattern:
@@ -305,6 +333,8 @@ def fold(text: str) -> Folded:
     chars: list[str] = []
     places: list[tuple[int, int]] = []
     for at, char in enumerate(text):
+        if _groups_digits(text, at):
+            continue  # 3,000 is one number, not the end of a clause
         for part in unicodedata.normalize("NFKC", char):
             if part == "\n" or not part.isspace():
                 chars.append(part)
@@ -333,6 +363,16 @@ def fold(text: str) -> Folded:
     out_chars.extend(converted[at:])
     out_places.extend(places[at:])
     return Folded("".join(out_chars), tuple(out_places))
+
+
+def _groups_digits(text: str, at: int) -> bool:
+    """A comma between two digits (3,000 or 3，000)."""
+    return (
+        text[at] in ",，"
+        and 0 < at < len(text) - 1
+        and text[at - 1].isdigit()
+        and text[at + 1].isdigit()
+    )
 
 
 @cache
