@@ -7,14 +7,18 @@ from the pages, and they are also what /api/v1/openapi.json says.
 """
 
 import datetime as dt
+import importlib
+import re
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Literal
 
+from django.utils import translation
+from django.utils.translation import gettext as _
 from ninja import Path, Query, Router
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from portal.api_errors import ApiError, responses
+from portal.api_errors import ApiError, checked_by_view, responses
 from portal.links import SiteUrl, reverse_one
 from portal.paging import Page, PageParams, paginate
 
@@ -23,7 +27,7 @@ from . import uscc as uscc_lib
 from .check import inputs, reading, tradenames
 from .enums import ActionKind, ChangeField, ChangeVia, NameKind, PhoneKind, Status
 from .filters import AgencyListFilter
-from .models import Agency, AgencyPhone, SuppressedPhone
+from .models import Agency, AgencyPhone, Province, SuppressedPhone
 from .search.filters import SearchHitFilter
 from .search.present import search_names
 from .search.understand import InputKind, classify
@@ -225,20 +229,47 @@ class AgencyPage(Page[AgencySummary]):
     pass
 
 
+# The check's text: at least one character that is not white space, and no
+# NUL. Python's \s is str.isspace(), so this is the view's own test.
+TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+# called_at: blank, HH:MM, or an ISO 8601 date-time with its offset, seconds
+# and fraction optional. Spelled out so that every string the pattern allows
+# is a real moment inputs.called_at() can read: real calendar days (29
+# February in leap years only), and years 0002–9998, whose times stay inside
+# Python's calendar once moved to China time.
+_HHMM = "([01][0-9]|2[0-3]):[0-5][0-9]"
+_YEAR = "(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+_LEAP_YEAR = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+_DAY = (
+    f"({_YEAR}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    f"|02-(0[1-9]|1[0-9]|2[0-8]))|{_LEAP_YEAR}-02-29)"
+)
+_OFFSET = "(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+CALLED_AT_PATTERN = rf"^({_HHMM}|{_DAY}T{_HHMM}(:[0-5][0-9](\.[0-9]{{1,6}})?)?{_OFFSET})?$"
+
+
 class CheckIn(BaseModel):
     text: str = Field(
         description=(
             f"收到的短信、微信消息或通话记录全文，最多 {reading.MAX_TEXT} 字（超出为 413），"
-            "不能含空字符（NUL）"
-        )
+            "不能全是空白，不能含空字符（NUL）"
+        ),
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": reading.MAX_TEXT,
+            "pattern": TEXT_PATTERN,
+        },
     )
     called_at: str | None = Field(
         None,
         description=(
             "来电或收到消息的时间，可不填：HH:MM（24 小时制，北京时间），"
-            "或带时区的 ISO 8601 日期时间（如 2026-03-05T15:30:00Z），按北京时间读取"
+            "或带时区的 ISO 8601 日期时间（如 2026-03-05T15:30:00Z，秒可省略），按北京时间读取"
         ),
         examples=["23:30", "2026-03-05T23:30:00+08:00"],
+        # Beside anyOf [string, null]: `pattern` constrains only the string.
+        json_schema_extra={"pattern": CALLED_AT_PATTERN},
     )
 
 
@@ -341,18 +372,102 @@ class SearchResults(Page[AgencySummary]):
 
 
 # --- Parameters ----------------------------------------------------------------------------------
+# Each parameter's schema says exactly what the API accepts, and the view
+# refuses anything else with a 400 (or, for a path that names no record, a
+# 404) before any query runs: a client, and Schemathesis, can trust the
+# document both ways. The patterns are checked here with Python's `re`, as
+# the document's validators read them (pydantic would use another engine).
+
+# The provinces the migration loads (a frozen list; the table never changes
+# at run time), and every spelling of each that the filters understand.
+PROVINCE_ROWS = importlib.import_module("agencies.migrations.0002_load_provinces").PROVINCES
+
+
+def _province_spellings() -> list[str]:
+    spellings = []
+    for code, name, short, alt, slug in PROVINCE_ROWS:
+        with translation.override("zh-hans"):  # 湖南 for 湖南省, as on the pages
+            bare = Province(code=code, name=name).display_name
+        spellings += [code, f"{code}0000", name, bare, short, alt, slug]
+    return list(dict.fromkeys(s for s in spellings if s))
+
+
+PROVINCE_VALUES = _province_spellings()
+STATUS_VALUES = list(Status.values)
+# One status, or several joined by commas (each may also be repeated).
+_ONE_STATUS = "|".join(map(re.escape, STATUS_VALUES))
+STATUS_LIST_PATTERN = rf"^({_ONE_STATUS})(,({_ONE_STATUS}))*$"
+
+# The credit code in a path: its 18 characters as the registry writes them
+# (GB 32100: no I, O, S, V, Z; characters 3–8 a division code), in either
+# case. Its check character cannot be a pattern: a code of this shape whose
+# check character disagrees is a 404, since no agency can have it.
+_USCC_CHAR = "0-9A-HJ-NP-RTUW-Ya-hj-np-rtuw-y"
+USCC_PATH_PATTERN = rf"^[{_USCC_CHAR}]{{2}}[0-9]{{6}}[{_USCC_CHAR}]{{10}}$"
+
+# A number in a path: digits (half- or full-width), an optional leading +,
+# and the separators people write between groups, up to what
+# agencies.phones reads of an input. Whether it is a number at all is the
+# endpoint's answer (404 if not), so the pattern only bounds the spelling.
+PHONE_PATH_PATTERN = rf"^[+＋]?[0-9０-９ .·()（）\-–—]{{3,{phones.MAX_INPUT - 1}}}$"
 
 
 class NameFilters(BaseModel):
-    # The filtersets read these from request.GET (they accept repeated and
-    # comma-separated statuses); declared here for the document and its checks.
+    # Declared for the document only: _exact_filters() checks the values, then
+    # the filtersets read them from request.GET (repeated statuses too).
 
     province: str = Field(
-        "", description="省份：代码（43）、名称（湖南省、湖南）、简称（湘）或拼音（hunan）"
+        "",
+        description="省份：代码（43、430000）、名称（湖南省、湖南）、简称（湘）或拼音（hunan）",
+        json_schema_extra=checked_by_view(enum=PROVINCE_VALUES),
     )
     status: list[str] = Field(
-        default_factory=list, description="登记状态，可重复或用逗号分隔（存续,在业）"
+        default_factory=list,
+        description="登记状态，可重复（status=存续&status=在业）或用英文逗号分隔（存续,在业）",
+        json_schema_extra=checked_by_view(
+            items={
+                "type": "string",
+                "anyOf": [{"enum": STATUS_VALUES}, {"pattern": STATUS_LIST_PATTERN}],
+            }
+        ),
     )
+
+
+class UsccPath(BaseModel):
+    uscc: str = Field(
+        description="统一社会信用代码，18 位（字母大小写不限）",
+        json_schema_extra={"pattern": USCC_PATH_PATTERN, "examples": ["91430100MA4L0P5U37"]},
+    )
+
+
+class PhonePath(BaseModel):
+    key: str = Field(
+        description=(
+            "号码，常见写法均可（如 0731-88888888、+86 139 0731 0000）；返回中的 key 是规范写法"
+        ),
+        json_schema_extra={
+            "pattern": PHONE_PATH_PATTERN,
+            "examples": ["13907310000", "0731-88888888", "400-800-1234"],
+        },
+    )
+
+
+def _exact_filters(request) -> None:
+    """400 for a province or status the document does not list (NameFilters)."""
+    province = request.GET.get("province")
+    if province is not None and province not in PROVINCE_VALUES:
+        message = _(
+            "没有这个省份：“%(value)s”。"
+            "可以用代码（如 43）、名称（湖南省、湖南）、简称（湘）或拼音（hunan）。"
+        )
+        raise ApiError(400, message % {"value": province[:40]}, "province")
+    for status in request.GET.getlist("status"):
+        if status not in STATUS_VALUES and not re.search(STATUS_LIST_PATTERN, status):
+            message = _(
+                "没有这个登记状态：“%(value)s”。可以是 %(choices)s，可重复，或用英文逗号分隔。"
+            )
+            choices = "、".join(STATUS_VALUES)
+            raise ApiError(400, message % {"value": status[:40], "choices": choices}, "status")
 
 
 def _check(filterset) -> None:
@@ -416,6 +531,9 @@ def search(
         "", description="来电号码、公司名称（简繁、拼音、首字母均可）或统一社会信用代码"
     ),
 ):
+    # Checked for every kind of input, though only names use them: a value
+    # the document refuses is refused whatever `q` is.
+    _exact_filters(request)
     query = classify(q)
     body = {"query": query.text, "kind": query.kind}
     if query.kind == InputKind.NAME:
@@ -439,6 +557,7 @@ def agency_list(
     paging: Query[PageParams],
     q: str = Query("", description="名称关键词"),
 ):
+    _exact_filters(request)
     folded = classify(q).folded if q else ""
     if folded:
         return AgencyPage.model_validate(_name_page(request, folded, paging))
@@ -457,11 +576,20 @@ def agency_list(
     url_name="agency",
     summary="一家机构的完整记录，含号码、曾用名、委托方、监管记录和来源",
 )
-def agency_detail(request, uscc: str = Path(description="统一社会信用代码（大小写不限）")):
+def agency_detail(request, path: Path[UsccPath]):
+    if not re.search(USCC_PATH_PATTERN, path.uscc):
+        # Out of the document's pattern: say what is wrong, as the search does.
+        try:
+            uscc_lib.validate(path.uscc[:40])
+            message = _("地址中的统一社会信用代码只写 18 位数字和字母，不加空格或符号。")
+        except uscc_lib.UsccError as error:
+            message = error.message
+        raise ApiError(400, message, "uscc")
     try:
-        code = uscc_lib.validate(uscc[:40])
+        code = uscc_lib.validate(path.uscc)
     except uscc_lib.UsccError as error:
-        raise ApiError(400, error.message, "uscc") from None
+        # Only the check character can be wrong here: no agency has this code.
+        raise ApiError(404, error.message, "uscc") from None
     agency = Agency.objects.for_detail().filter(uscc=code).first()
     if agency is None:
         raise ApiError(404, f"本站名录中没有统一社会信用代码为 {code} 的机构。")
@@ -479,10 +607,11 @@ def agency_detail(request, uscc: str = Path(description="统一社会信用代�
         "号码所有人要求不予显示的号码：suppressed 为 true，不给出归属地、运营商和机构。"
     ),
 )
-def phone_detail(request, key: str = Path(description="号码，任意写法；返回中的 key 是规范写法")):
-    number = phones.normalize(key)
+def phone_detail(request, path: Path[PhonePath]):
+    key = path.key
+    number = phones.normalize(key) if re.search(PHONE_PATH_PATTERN, key) else None
     if number is None:
-        raise ApiError(404, f"“{key[:40]}”不是一个能识别的电话号码。")
+        raise ApiError(404, _("“%(key)s”不是一个能识别的电话号码。") % {"key": key[:40]})
     # A number its owner asked us not to show: no agencies, and nothing said
     # about where it was allotted either.
     suppressed = SuppressedPhone.objects.covers(number.key)
@@ -505,11 +634,14 @@ def phone_detail(request, key: str = Path(description="号码，任意写法；�
 
 
 def _called_at(raw: str | None) -> dt.time | None:
-    # Read as the page's form reads it: HH:MM, or ISO 8601 with offset in China time.
+    # Read as the page's form reads it, once the document's pattern allows it.
     if not raw:
         return None
     try:
-        return inputs.called_at(raw)
+        if not re.search(CALLED_AT_PATTERN, raw):
+            raise ValueError(raw)
+        # Python's `$` also matches before a final newline: "\n" is blank too.
+        return inputs.called_at(raw) if raw.strip() else None
     except ValueError:
         raise ApiError(
             400,
@@ -592,7 +724,7 @@ def check(request, payload: CheckIn):
     # run before clean_text).
     if "\x00" in payload.text:
         raise ApiError(400, str(inputs.NUL_IN_TEXT), "text")
-    if not payload.text.strip():
+    if not payload.text.strip():  # TEXT_PATTERN says the same
         raise ApiError(400, "text 不能为空：请粘贴收到的消息全文。", "text")
     if len(payload.text) > reading.MAX_TEXT:
         raise ApiError(

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Path, Query, Router
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from portal.api_errors import ApiError, responses
+from portal.api_errors import ApiError, checked_by_view, responses
 from portal.links import SiteUrl, reverse_one
 from portal.paging import Page, PageParams, paginate
 
@@ -95,18 +95,38 @@ class ArticlePage(Page[ArticleSummary]):
 
 
 class ArticleFilters(BaseModel):
-    category: str = Field("", description="只看这个分类的文章（分类的地址名，如 rules）")
-    tag: str = Field("", description="只看带这个标签的文章（标签的拼音地址名，如 cui-shou-gui-ze）")
+    category: str = Field(
+        "",
+        description="只看这个分类的文章（分类的地址名，如 rules）；没有这个分类时为 404",
+        json_schema_extra=checked_by_view(pattern=SLUG.pattern),
+    )
+    tag: str = Field(
+        "",
+        description=(
+            "只看带这个标签的文章（标签的拼音地址名，如 cui-shou-gui-ze）；没有这个标签时为 404"
+        ),
+        json_schema_extra=checked_by_view(pattern=SLUG.pattern),
+    )
+
+
+class SlugPath(BaseModel):
+    slug: str = Field(
+        description="文章的地址名，如 harassment-what-to-do",
+        json_schema_extra={"pattern": SLUG.pattern, "examples": ["harassment-what-to-do"]},
+    )
 
 
 def _known(model, parameter: str, what: str, slug: str) -> str:
-    """`slug` if a `model` row has it, else a 400 naming `parameter`."""
+    """`slug` if a `model` row has it; else the same message, as a 400 naming
+    `parameter` when it cannot be a slug (the document's pattern) and a 404
+    when it could be but no row has it."""
+    message = _("没有这个%(what)s：%(value)s") % {"what": what, "value": slug[:100]}
     # The pattern is checked before the database sees the value: PostgreSQL
     # raises on a NUL byte, which would be a 500.
-    if not (SLUG.match(slug) and model.objects.filter(slug=slug).exists()):
-        raise ApiError(
-            400, _("没有这个%(what)s：%(value)s") % {"what": what, "value": slug[:100]}, parameter
-        )
+    if not SLUG.search(slug):
+        raise ApiError(400, message, parameter)
+    if not model.objects.filter(slug=slug).exists():
+        raise ApiError(404, message, parameter)
     return slug
 
 
@@ -124,12 +144,12 @@ def _known(model, parameter: str, what: str, slug: str) -> str:
 )
 def article_list(request, filters: Query[ArticleFilters], paging: Query[PageParams]):
     articles = Article.objects.published().for_listing().latest()
-    category = filters.category.strip()
-    if category:
-        articles = articles.in_category(_known(Category, "category", _("分类"), category))
-    tag = filters.tag.strip()
-    if tag:
-        articles = articles.tagged(_known(Tag, "tag", _("标签"), tag))
+    # Read from the query string: an empty value is refused like any other
+    # that the pattern does not allow.
+    if "category" in request.GET:
+        articles = articles.in_category(_known(Category, "category", _("分类"), filters.category))
+    if "tag" in request.GET:
+        articles = articles.tagged(_known(Tag, "tag", _("标签"), filters.tag))
     return ArticlePage.model_validate(paginate(request, paging, paging.page_of(articles)))
 
 
@@ -140,9 +160,10 @@ def article_list(request, filters: Query[ArticleFilters], paging: Query[PagePara
     url_name="article",
     summary="单篇文章",
 )
-def article_detail(request, slug: str = Path(description="文章的地址名，如 harassment-what-to-do")):
-    article = None
-    if SLUG.match(slug):
+def article_detail(request, path: Path[SlugPath]):
+    slug, article = path.slug, None
+    # Any other spelling is a 404 too: no article has it.
+    if SLUG.search(slug):
         article = Article.objects.published().for_detail().filter(slug=slug).first()
     if article is None:
         raise ApiError(404, _("没有找到这篇文章：%(slug)s") % {"slug": slug[:100]})

@@ -121,6 +121,16 @@ class JSONBodyParser(Parser):
             )
         return data
 
+    def parse_querydict(self, data, list_fields, request):
+        # A parameter the document gives one value (page, q, province …) that
+        # is sent twice is refused, not read as its last value: it reaches the
+        # schema as a list, which from_validation() words as a repeat.
+        # Undeclared parameters are in `data` too; the schema ignores them.
+        return {
+            key: values if key in list_fields or len(values) > 1 else values[-1]
+            for key, values in data.lists()
+        }
+
 
 class PortalApi(NinjaAPI):
     """NinjaAPI with the portal's rules applied to every URL it serves."""

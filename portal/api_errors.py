@@ -14,6 +14,7 @@ readiness check (503) raise ApiError like everything else, and every
 operation already documents the envelope for them (ERROR_STATUSES).
 """
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, Field
 
 # Every status an API answer can have besides 200, listed in each operation's
@@ -55,6 +56,18 @@ def responses(ok, also: tuple[int, ...] = ()) -> dict:
     return {200: ok, (*ERROR_STATUSES, *also): Error}
 
 
+def checked_by_view(**keywords):
+    """json_schema_extra for a query parameter whose value the view checks itself
+    (an enum or a pattern tested with Python's `re`, refused with ApiError):
+    `keywords` added to its schema, and no `default`, which nobody can send."""
+
+    def edit(schema: dict) -> None:
+        schema.pop("default", None)
+        schema.update(keywords)
+
+    return edit
+
+
 def from_validation(errors: list[dict], query) -> ApiError:
     """A 400 naming the first parameter that ninja (pydantic) refused.
 
@@ -67,6 +80,11 @@ def from_validation(errors: list[dict], query) -> ApiError:
         # it ("payload") is the function's argument, unknown to clients.
         return ApiError(400, "请求内容应是一个 JSON 对象。")
     name = str(first["loc"][-1]) if len(first["loc"]) > 1 else None
+    if name and len(query.getlist(name)) > 1:
+        # The parser hands a repeated single-valued parameter over as a list
+        # (portal.api.JSONBodyParser.parse_querydict).
+        message = _("参数 %(name)s 只能给一个值，这里给了 %(count)d 个。")
+        return ApiError(400, message % {"name": name, "count": len(query.getlist(name))}, name)
     sent = str(query.get(name, ""))[:20] if name else ""
     context = first.get("ctx") or {}
     kind = first.get("type", "")

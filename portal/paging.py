@@ -8,12 +8,14 @@ every API list takes the same parameters (PageParams) and answers the same
 envelope (Page, filled by paginate()).
 """
 
+import re
 from typing import Annotated
 
 from django.core.paginator import Page as DjangoPage
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from pydantic import BaseModel, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from .api_errors import ApiError
 from .links import absolute_url
@@ -71,18 +73,24 @@ class ForgivingPageMixin:
 # --- The API's lists ----------------------------------------------------------------------------
 
 
-def _blank_is(default: int) -> BeforeValidator:
-    # ?page= (empty) has always meant the default, as a missing parameter does.
-    return BeforeValidator(lambda value: default if value == "" else value)
+def _digits(value):
+    # pydantic would also read " 1", "+1", "1.0" and "1_0" as whole numbers;
+    # the document's integer is written in digits only (a minus sign is left
+    # for the range check, which words it better: "不能小于 1").
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise PydanticCustomError("int_parsing", "not written in digits")
+    return value
+
+
+Digits = Annotated[int, BeforeValidator(_digits)]
 
 
 class PageParams(BaseModel):
-    # The query parameters of every API list.
+    # The query parameters of every API list. Each takes one whole number:
+    # blank, repeated (portal.api's parser) or anything else is a 400.
 
-    page: Annotated[int, _blank_is(1)] = Field(
-        1, ge=1, le=MAX_PAGE, description=f"页码，从 1 开始（最多 {MAX_PAGE}）"
-    )
-    page_size: Annotated[int, _blank_is(DEFAULT_PAGE_SIZE)] = Field(
+    page: Digits = Field(1, ge=1, le=MAX_PAGE, description=f"页码，从 1 开始（最多 {MAX_PAGE}）")
+    page_size: Digits = Field(
         DEFAULT_PAGE_SIZE,
         ge=1,
         le=MAX_PAGE_SIZE,

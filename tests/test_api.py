@@ -6,6 +6,7 @@ import copy
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -15,14 +16,8 @@ from django.db import close_old_connections
 from django.http import Http404
 from django.test import Client
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-    unsupported_method,
-)
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.config import SchemathesisConfig
 
 from agencies import api as agencies_api
 from agencies import uscc
@@ -198,13 +193,15 @@ def test_pagination_links(client, directory, api_check):
 def test_one_pagination_for_every_list(client, directory, url):
     """page and page_size mean the same everywhere; so do the errors."""
     sep = "&" if "?" in url else "?"
-    assert client.get(f"{url}{sep}page=").status_code == 200  # blank: the first page
     body = client.get(f"{url}{sep}page_size=1").json()
     assert set(body) >= {"count", "partial", "next", "previous", "results"}
     assert body["partial"] is False and len(body["results"]) <= 1
     for params, status in [
         ("page=0", 400),
         ("page=abc", 400),
+        ("page=", 400),  # the document says a whole number: blank is not one
+        ("page=1&page=2", 400),  # one value (not the last of several)
+        ("page_size=5&page_size=5", 400),
         (f"page={MAX_PAGE + 1}", 400),
         ("page=400", 404),
         ("page_size=0", 400),
@@ -312,8 +309,16 @@ def test_head_is_get_without_a_body(client, directory):
         ("/api/v1/search", {"q": "长沙", "page": "9"}, 404, "page"),
         ("/api/v1/search", {"q": "长沙", "province": "x"}, 400, "province"),
         ("/api/v1/search", {"q": "长沙", "page_size": "x"}, 400, "page_size"),
+        ("/api/v1/agencies", {"province": ""}, 400, "province"),
+        ("/api/v1/agencies", {"province": "HUNAN"}, 400, "province"),
+        ("/api/v1/agencies", {"status": "存续，在业"}, 400, "status"),  # full-width comma
+        ("/api/v1/agencies", {"status": "active"}, 400, "status"),
+        ("/api/v1/search", {"q": "0731-88888888", "status": "x"}, 400, "status"),
+        ("/api/v1/search", {"q": ["长沙", "湖南"]}, 400, "q"),
         ("/api/v1/agencies/NOTACODE", {}, 400, "uscc"),
-        ("/api/v1/agencies/91430100MA4L000000", {}, 400, "uscc"),
+        ("/api/v1/agencies/9143-0100MA4L0P5U37", {}, 400, "uscc"),
+        # The right shape, the wrong check character: no agency can have it.
+        ("/api/v1/agencies/91430100MA4L000000", {}, 404, "uscc"),
     ],
 )
 def test_bad_parameters(client, directory, api_check, url, params, status, parameter):
@@ -456,11 +461,39 @@ def test_query_counts_do_not_grow_with_the_data(build_directory, count_queries):
 
 
 # --- Schemathesis: every operation, generated inputs ---------------------------------------------
+# The same checks as the command-line run against a live server (docs/api.md,
+# "Checking the document"), with the same settings (tests/schemathesis.toml):
+# valid and invalid inputs, every response check. The run's phases that
+# re-send requests (stateful links, coverage's request-shape probes) are the
+# command line's part; this one runs in every suite, on both databases.
 
-
+SCHEMATHESIS_CONFIG = SchemathesisConfig.from_path(Path(__file__).with_name("schemathesis.toml"))
 # Loaded from the generated document when the module is imported (pytest-django
 # has set Django up by then; generating it needs no database).
-schema = schemathesis.openapi.from_dict(copy.deepcopy(openapi_document()))
+schema = schemathesis.openapi.from_dict(
+    copy.deepcopy(openapi_document()), config=SCHEMATHESIS_CONFIG
+)
+load_all_checks()
+# Every check Schemathesis has (what `--checks all` runs); the ones that need a
+# recorded sequence of calls (use_after_free …) pass on a single case.
+ALL_CHECKS = [check for check in CHECKS.get_all() if not isinstance(check, type)]
+
+
+def test_schemathesis_runs_every_check():
+    names = {check.__name__ for check in ALL_CHECKS}
+    assert {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+        "positive_data_acceptance",
+        "unsupported_method",
+        "allow_header_conformance",
+        "missing_required_header",
+    } <= names
+    assert {mode.value for mode in schema.config.generation.modes} == {"positive", "negative"}
 
 
 @pytest.fixture
@@ -484,18 +517,10 @@ def wsgi_app(directory):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_schemathesis(case, wsgi_app):
-    """No 5xx, and every answer (errors too) is what the document says."""
+    """Valid inputs answered, invalid ones refused in the envelope, no 5xx, and every
+    answer (errors too) what the document says."""
     # identity: the site gzips for clients that accept it, and Schemathesis's
     # WSGI transport asks for gzip without decoding it.
-    response = case.call(app=wsgi_app, headers={"Accept-Encoding": "identity"})
-    case.validate_response(
-        response,
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_headers_conformance,
-            response_schema_conformance,
-            unsupported_method,
-        ],
-    )
+    headers = {"Accept-Encoding": "identity"}
+    response = case.call(app=wsgi_app, headers=headers)
+    case.validate_response(response, checks=ALL_CHECKS, headers=headers)
