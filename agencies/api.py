@@ -27,7 +27,7 @@ from . import uscc as uscc_lib
 from .check import inputs, reading, tradenames
 from .enums import ActionKind, ChangeField, ChangeVia, NameKind, PhoneKind, Status
 from .filters import AgencyListFilter
-from .models import Agency, AgencyPhone, Province, SuppressedPhone
+from .models import Agency, AgencyPhone, Province, SuppressedPhone, agency_by_uscc, links_for_number
 from .search.filters import SearchHitFilter
 from .search.present import search_names
 from .search.understand import InputKind, classify
@@ -168,20 +168,16 @@ class AgencyDetail(AgencySummary):
     def _decimal_string(cls, wan):
         return None if wan is None else str(wan)
 
+    # The lists come from Agency.record_lists() (agency_detail below).
     @field_validator("former_names", mode="before")
     @classmethod
     def _former(cls, names):
-        return [n.name for n in names.all() if n.kind == NameKind.FORMER]
+        return [n.name for n in names if n.kind == NameKind.FORMER]
 
     @field_validator("aliases", mode="before")
     @classmethod
     def _aliases(cls, names):
-        return [n.name for n in names.all() if n.kind == NameKind.ALIAS]
-
-    @field_validator("phones", "clients", "actions", "history", mode="before")
-    @classmethod
-    def _rows(cls, related):
-        return related.all()  # prefetched by Agency.objects.for_detail()
+        return [n.name for n in names if n.kind == NameKind.ALIAS]
 
 
 class PhoneInfo(BaseModel):
@@ -590,10 +586,21 @@ def agency_detail(request, path: Path[UsccPath]):
     except uscc_lib.UsccError as error:
         # Only the check character can be wrong here: no agency has this code.
         raise ApiError(404, error.message, "uscc") from None
-    agency = Agency.objects.for_detail().filter(uscc=code).first()
+    agency = agency_by_uscc(code)
     if agency is None:
         raise ApiError(404, f"本站名录中没有统一社会信用代码为 {code} 的机构。")
-    return AgencyDetail.model_validate(agency)
+    return AgencyDetail.model_validate(_Record(agency, agency.record_lists(all_changes=True)))
+
+
+class _Record:
+    """An agency with its lists as plain attributes, for AgencyDetail to read."""
+
+    def __init__(self, agency: Agency, lists: dict[str, list]):
+        self._agency = agency
+        self.__dict__.update(lists)
+
+    def __getattr__(self, name):
+        return getattr(self._agency, name)
 
 
 @router.get(
@@ -615,7 +622,7 @@ def phone_detail(request, path: Path[PhonePath]):
     # A number its owner asked us not to show: no agencies, and nothing said
     # about where it was allotted either.
     suppressed = SuppressedPhone.objects.covers(number.key)
-    links = [] if suppressed else list(AgencyPhone.objects.for_number(number.key))
+    links = [] if suppressed else links_for_number(number.key)
     for link in links:
         # Each row is the agency plus the evidence for this number (LinkedAgency.link),
         # like a Prefetch(to_attr=…), without a second query.

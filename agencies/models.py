@@ -236,14 +236,16 @@ class Agency(models.Model):
     def get_absolute_url(self):
         return reverse_one("agencies:agency-detail", "uscc", self.uscc)
 
-    def record_lists(self) -> dict[str, list]:
+    def record_lists(self, *, all_changes: bool = False) -> dict[str, list]:
         """names, phone_links, clients, actions and changes of this one agency, as
         for_detail() orders them (changes: the newest CHANGES_SHOWN + 1, so a page
-        knows there are older ones): five plain queries, compiled once per
-        process (portal.prepared) — about a tenth of what prefetch_related's
-        machinery, or building them each time, costs.
+        knows there are older ones; `all_changes` for the API's whole history):
+        five plain queries, compiled once per process (portal.prepared) — about
+        a tenth of what prefetch_related's machinery, or building them each
+        time, costs.
         """
-        return {name: prepared(self.pk) for name, prepared in _RECORD_LISTS.items()}
+        lists = _RECORD_LISTS_ALL if all_changes else _RECORD_LISTS
+        return {name: prepared(self.pk) for name, prepared in lists.items()}
 
     @property
     def status_enum(self) -> Status:
@@ -567,15 +569,16 @@ from .search.models import (  # noqa: E402, F401
 )
 
 
-def _record_list(name: str, agency_id: int) -> QuerySet:
+def _record_list(name: str, agency_id: int, capped: bool = True) -> QuerySet:
     query = _record_lists()[name].filter(agency_id=agency_id)
-    return query[: CHANGES_SHOWN + 1] if name == "changes" else query
+    return query[: CHANGES_SHOWN + 1] if name == "changes" and capped else query
 
 
+_LIST_NAMES = ("names", "phone_links", "clients", "actions", "changes")
 # 0 is never an agency's id: the marker prepared queries are compiled with.
-_RECORD_LISTS = {
-    name: Prepared(partial(_record_list, name), marker=0)
-    for name in ("names", "phone_links", "clients", "actions", "changes")
+_RECORD_LISTS = {name: Prepared(partial(_record_list, name), marker=0) for name in _LIST_NAMES}
+_RECORD_LISTS_ALL = {
+    name: Prepared(partial(_record_list, name, capped=False), marker=0) for name in _LIST_NAMES
 }
 
 

@@ -94,6 +94,7 @@ def test_one_query_per_list_and_the_changes_capped(agency):
         lists = agency.record_lists()
     assert len(queries.captured_queries) == len(LISTS)
     assert len(lists["changes"]) == 51
+    assert len(agency.record_lists(all_changes=True)["changes"]) == 60
     assert [c.pk for c in lists["changes"]] == [c.pk for c in _record_list("changes", agency.pk)]
 
 
