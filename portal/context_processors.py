@@ -1,3 +1,5 @@
+from functools import cache
+
 from django.conf import settings
 from django.utils import translation
 
@@ -15,12 +17,18 @@ def site(request):
     render the banner (JSON, admin) do not ask.
     """
 
+    # Each is called where a template first needs it and remembered for the
+    # rest of this request: the template engine calls a callable every time it
+    # resolves it, and the alternates are used twice (<head>, the switcher).
+    @cache
     def has_sample_data():
         return figures.has_sample_data(getattr(request, "data_version", None))
 
+    @cache
     def alternates():
         return i18n.alternates(request)
 
+    @cache
     def page_url():
         # On PORTAL_BASE_URL when set: behind a proxy the Host may be internal.
         return absolute_url(request, request.get_full_path())

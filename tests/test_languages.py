@@ -196,3 +196,39 @@ def test_every_real_article_has_an_english_title_and_summary():
 
     _categories, found = read_directory(DEFAULT_DIR)
     assert found and all(a.title_en and a.summary_en for a in found)
+
+
+def test_alternates_are_what_translate_url_answers(agency):
+    """portal.i18n.in_language() swaps the prefix instead of resolving each
+    path; for every page type and language pair it must agree with Django."""
+    from django.urls import translate_url
+    from django.utils import translation
+
+    from portal.i18n import in_language
+
+    pages = [
+        "/",
+        "/provinces/",
+        "/provinces/hunan/?status=%E5%AD%98%E7%BB%AD&page=2",
+        agency.get_absolute_url(),
+        "/phone/13900001234/",
+        "/search/?q=%E9%95%BF%E6%B2%99",
+        "/check/",
+        "/articles/",
+        "/about/data/",
+        "/about/privacy/",
+    ]
+    codes = [code for code, _name in settings.LANGUAGES]
+    for page in pages:
+        for current in codes:
+            # The page as it is addressed in `current` (the pages above are in
+            # the default language), then, as a request in that language sees
+            # it, in every language.
+            with translation.override(settings.LANGUAGE_CODE):
+                path = translate_url(page, current)
+            with translation.override(current):
+                for code in codes:
+                    assert in_language(path, current, code) == translate_url(path, code), (
+                        path,
+                        code,
+                    )
