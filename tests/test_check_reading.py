@@ -272,3 +272,85 @@ def test_more_ways_of_putting_a_claim(text, code):
 )
 def test_look_alikes_that_are_not_the_claim(text, absent):
     assert absent not in raised(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # What a third party said back: they were reached.
+        ("你舅舅说他根本不清楚你借了网贷", "third_party_contact"),
+        ("你们车队长讲了，下班会转告你", "third_party_contact"),
+        ("你也不想你同事知道这件事吧", "third_party_contact"),
+        # The person first, what was done to them in the next clause.
+        ("你那个开出租的堂哥，我们已经联系上了", "third_party_contact"),
+        ("你小姨，微信我们加上了", "third_party_contact"),
+        ("你岳母那头我们也聊过了", "third_party_contact"),
+        ("你嫂子单位的座机我们查到了", "third_party_contact"),
+        ("已经把你的事反映给你们小区物业了", "third_party_contact"),
+        ("我们的人正在你外婆家坐着等", "third_party_contact"),
+        ("你通讯录三百多人，每人一条，文案都准备好了", "third_party_contact"),
+        ("你通讯录三百多人，每人一条，文案都准备好了", "public_shaming"),
+        # Going to a place: 了 between the verb and the place, the place first.
+        ("昨天下午我们去了你们二号车间", "home_visit"),
+        ("你户籍地我们这个月会去一趟", "home_visit"),
+        ("有人到厂里找你，说你欠钱", "home_visit"),
+        ("你现在住哪我们清楚得很，周末见", "home_visit"),
+        # Exposure announced with a time and a place.
+        ("你的欠条已经做成海报了，明晚群里见", "public_shaming"),
+        ("你们小区的业主群我已经进来了", "public_shaming"),
+        # Intimidation without a curse word.
+        ("下班路上多留个心眼", "abuse"),
+        ("你家门牌号我们抄下来了", "abuse"),
+        ("叫上几个兄弟去你店里坐坐", "abuse"),
+        # Family named, then what "he" or "she" must do.
+        ("你哥签过字，那他也得替你还", "family_liability"),
+        ("你爱人在事业单位吧？影响她的晋升可别怪我们", "family_liability"),
+        ("信息会通报给你儿子所在的学校", "family_liability"),
+        # The debt taken over, put in other words.
+        ("这笔账已经从银行那边接过来了", "debt_sold"),
+        ("你的欠款已由我们受让", "debt_sold"),
+        # A verification code not called by its name; a check account.
+        ("把短信里那串6位数字读一下给我", "scam"),
+        ("先往核验账户转一笔钱证明还款能力", "scam"),
+        # A question, not a turn of the sentence: 要不要 does not cut the clause.
+        ("你家门牌号要不要我念给你听", "abuse"),
+    ],
+)
+def test_claims_made_indirectly(text, code):
+    assert code in raised(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        # Someone else's trouble, told by a friend.
+        ("我同事被催收折腾得够呛，他们给他老婆单位打电话", "third_party_contact"),
+        # A rule forbidding the words, not the words.
+        ("培训要求：不准提家人，不许说“坐牢”", "threat_arrest"),
+        ("培训要求：不准提家人，不许说“坐牢”", "third_party_contact"),
+        # A joke with the reader's own mother.
+        ("我妈说要去我单位找我领导请假😂", "third_party_contact"),
+        # Advice that quotes the rule it relies on.
+        (
+            "催收说要找你村长？告诉他们：不得向与债务无关的第三人催收。",
+            "third_party_contact",
+        ),
+        # A real police visit to warn about fraud.
+        ("【某某派出所】民警明天上门开展反诈劝阻，请配合", "threat_arrest"),
+        # A scammer's "frozen" loan is not a court freezing assets.
+        ("您的借款因卡号填错被冻结，需缴纳解冻金", "lawsuit_notice"),
+        # A lender saying it charges nothing for an instalment plan.
+        ("平台可以申请停催分期，不收任何费用", "debt_relief_fee"),
+        # "More than me" is not "we know".
+        ("你女儿的学校你比我清楚", "abuse"),
+        # A tradesman's visit.
+        ("空调清洗，24小时上门", "home_visit"),
+    ],
+)
+def test_more_look_alikes(text, absent):
+    assert absent not in raised(text)
+
+
+def test_asking_whether_it_is_a_scam_still_reads_the_pasted_scam():
+    text = "这是不是诈骗？说我的学生贷账户要注销，不然影响征信"
+    assert "scam" in raised(text)

@@ -53,7 +53,10 @@ _SENTENCE_END = frozenset("。！？!?；;\n")
 _CLAUSE_END = frozenset("，,")
 # Words that start a new clause, so that what was said before them does not
 # negate or excuse what follows (and the other way round).
-_TURNS = re.compile(r"(?<=.)(?=但是|但|可是|不过|然而|否则|不然|要不然|要不|再不|如果不|若不)")
+# Not the 要不 of a question (要不要): it does not turn the sentence.
+_TURNS = re.compile(
+    r"(?<=.)(?=但是|但|可是|不过|然而|否则|不然|要不然|要不(?!要)|再不|如果不|若不)"
+)
 _WORD = re.compile(r"\{([a-z_]+)\}")  # {kin}, not the quantifier {9}
 MAX_QUOTE = 160  # characters of a sentence quoted back
 _QUOTE_BEFORE = 50  # characters kept before the first match when a sentence is cut
