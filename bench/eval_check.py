@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HALF_NAMES = ("tuning", "heldout", "fresh")  # agencies.check.evaluation.HALVES
+HALF_NAMES = ("tuning", "heldout", "fresh", "unseen")  # agencies.check.evaluation.HALVES
 
 
 def setup_django(db: str) -> None:

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.django_db
 FLOORS = {
     "heldout": {"precision": 0.92, "recall": 0.87, "violations_on_clean": 1},
     "fresh": {"precision": 0.90, "recall": 0.74, "violations_on_clean": 2},
+    # Written after the fifth tuning round, read once by its rules (89.2 % / 76.6 %).
+    "unseen": {"precision": 0.89, "recall": 0.76, "violations_on_clean": 4},
 }
 
 
@@ -47,7 +49,7 @@ def test_no_number_is_made_up_on_the_held_out_half(directory):
 
 def test_the_sets_are_what_the_readme_says():
     tuning, heldout = evaluation.load("tuning"), evaluation.load("heldout")
-    ids = [m["id"] for m in tuning + heldout + evaluation.load("fresh")]
+    ids = [m["id"] for half in evaluation.HALVES for m in evaluation.load(half)]
     assert len(ids) == len(set(ids))
     assert len(heldout) >= 250
     assert len(tuning) + len(heldout) >= 400
