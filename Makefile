@@ -23,7 +23,7 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-xlsx eval-check clean
+.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-xlsx eval-check cluster cluster-stop fault-test fault-test-short clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
@@ -40,6 +40,10 @@ help:
 	@echo "                   BENCH_ARGS=\"--peer --db postgres --agencies 1000000 --reuse\""
 	@echo "make eval-check     the message check's precision and recall on tests/data/check (BENCH_ARGS=\"--db postgres\")"
 	@echo "make bench-xlsx     import_agencies on a 100,000-row .xlsx workbook, SQLite (BENCH_ARGS=\"--compare-jsonl\")"
+	@echo "make cluster        nginx, two gunicorn instances, PostgreSQL primary + replica, Redis on this machine (https://127.0.0.1:8443/)"
+	@echo "make cluster-stop   stop all of it and remove its folder"
+	@echo "make fault-test     faults under load on the cluster, ~30 min; writes docs/reliability.md (FAULT_ARGS=\"--soak-minutes 5\")"
+	@echo "make fault-test-short  the same, a few seconds a step (~4 min, CI)"
 
 # Re-install only when the lock file changes.
 $(VENV)/.installed: requirements.lock
@@ -140,6 +144,34 @@ bench-xlsx: install
 bench-http: install
 	@command -v wrk >/dev/null || { echo "bench-http needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(PY) bench/http_load.py $(BENCH_ARGS)
+
+# The production topology on one machine (scripts/cluster.sh; docs/deploy.md):
+# nginx on 127.0.0.1:8080/8443, gunicorn on 8101 and 8102, PostgreSQL on 5442
+# with a replica on 5443, Redis on 6390, all in one folder under $TMPDIR or /tmp.
+# Run as root (PostgreSQL then runs as postgres) or as a user who may run
+# PostgreSQL's programs. Needs: apt-get install nginx redis-server postgresql
+# gettext-base openssl curl.
+cluster: install
+	scripts/cluster.sh start
+
+cluster-stop:
+	scripts/cluster.sh stop
+
+# Faults under a steady load (scripts/fault_test.py, wrk on 127.0.0.1 only);
+# every target asserted, exit 1 on a miss. The full run soaks for 20 minutes
+# and writes its table into docs/reliability.md; the short one (CI) writes
+# bench/out/fault-short.md only. Either stops the cluster however it ends.
+FAULT_TOOLS = command -v wrk >/dev/null && command -v nginx >/dev/null || \
+	{ echo "the fault test needs wrk and nginx: apt-get install wrk nginx" >&2; exit 1; }
+fault-test: install
+	@$(FAULT_TOOLS)
+	@trap 'scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT; \
+	$(PY) scripts/fault_test.py --report docs/reliability.md $(FAULT_ARGS)
+
+fault-test-short: install
+	@$(FAULT_TOOLS)
+	@trap 'scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT; \
+	$(PY) scripts/fault_test.py --short $(FAULT_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

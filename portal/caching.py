@@ -4,7 +4,7 @@ Every public GET answer is a function of the data, the date in China (some
 pages show today's figures or a daily pick of articles) and the URL — never
 of the visitor. So:
 
-- `ETag` is a hash of (data version, date, URL); a request whose
+- `ETag` is a hash of (data version, date, URL, code release); a request whose
   `If-None-Match` matches gets 304 before anything is rendered;
 - `Cache-Control: public, max-age=PORTAL_CACHE_MAX_AGE` lets browsers and a
   CDN keep answers for a while;
@@ -15,6 +15,10 @@ of the visitor. So:
   bounds memory. Answers are kept gzipped, as nearly every client asks for
   them, so a hit is not compressed again (a client that does not accept gzip
   gets it decompressed).
+
+The code release (portal.release) is in the key too: after a deploy, pages
+are rendered by the new code instead of served from the old one's cache, and
+an old ETag is no longer a 304.
 
 The cache is an optimisation: if it does not answer, pages are rendered.
 """
@@ -33,6 +37,7 @@ from django.utils import timezone
 from django.utils.cache import parse_etags, patch_vary_headers
 from django.utils.text import compress_string
 
+from . import release
 from .middleware import is_private
 from .models import current_version
 
@@ -64,7 +69,8 @@ def _skipped(request) -> bool:
 def etag_for(request, version: int) -> str:
     day = timezone.localdate(timezone=CHINA).isoformat()
     url = request.get_full_path()
-    digest = hashlib.sha256(f"{version}|{day}|{url}".encode()).hexdigest()[:32]
+    code = release.current()
+    digest = hashlib.sha256(f"{version}|{day}|{url}|{code}".encode()).hexdigest()[:32]
     return f'"{digest}"'
 
 

@@ -4,7 +4,8 @@
   the HTTP benchmark compares pages with.
 - /readyz: the process can serve: the primary database answers a trivial
   query and the cache takes a write and a read. 503 with a JSON body naming
-  what failed, so a monitor's log says why.
+  what failed, so a monitor's log says why. It names the code release the
+  process serves (portal.release), so a deploy can be checked server by server.
 
 Read replicas (portal.routers) are checked too, with their lag behind the
 primary, but a dead or lagging replica only makes the status "degraded",
@@ -24,15 +25,20 @@ from django.db import connections
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from . import release
 from .routers import replica_aliases
 
 _PROBE_KEY = "portal:readyz"
 # Seconds since the last transaction the replica replayed was committed on the
 # primary; 0 when it has replayed all it received (an idle primary sends
-# nothing, so the timestamp alone would grow while nothing is missing).
+# nothing, so the timestamp alone would grow while nothing is missing). "All":
+# received at most what was replayed, not exactly as much — a restarted replica
+# reports as received the start of the WAL segment it resumes streaming from,
+# before what it replayed, until the primary writes again; that was reported as
+# minutes of lag (make fault-test, docs/reliability.md).
 _LAG_SQL = """
     SELECT pg_is_in_recovery(),
-           CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+           CASE WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
                 ELSE EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())
            END
 """
@@ -106,6 +112,7 @@ def readyz(request):
     body = {
         "status": status,
         "checks": {name: problem or "ok" for name, problem in checks.items()},
+        "release": release.current(),
     }
     if replicas:
         body["replication_lag_seconds"] = lags

@@ -189,6 +189,10 @@ if os.environ.get("REDIS_URL"):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
+            # Pages are rendered when the cache does not answer (portal.caching):
+            # a Redis host that is down or stalled must cost a request a fraction
+            # of a second, not the system's connect timeout of minutes.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:

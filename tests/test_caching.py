@@ -124,3 +124,35 @@ def test_an_import_moves_the_version_and_the_etag(client, tmp_path):
     after = client.get("/provinces/hunan/", headers={"if-none-match": before})
     assert after.status_code == 200 and after["ETag"] != before
     assert "长沙导入资产管理有限公司" in after.content.decode()
+
+
+def test_a_new_release_retires_cached_pages_and_etags(client, settings, monkeypatch):
+    """After a deploy the new code renders pages: neither the page cache nor a
+    304 may hand out what the old code made (portal.release)."""
+    from portal import release
+
+    settings.PORTAL_PAGE_CACHE = True
+    make_agency("长沙示例资产管理有限公司")
+    old = client.get("/provinces/hunan/")
+    monkeypatch.setattr(release, "current", lambda: "a-new-release")
+    new = client.get("/provinces/hunan/", headers={"if-none-match": old["ETag"]})
+    assert new.status_code == 200 and new["ETag"] != old["ETag"]
+
+
+def test_the_release_is_a_digest_of_the_code(settings, tmp_path):
+    from portal import release
+
+    for folder in ("portal", "templates"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "portal" / "views.py").write_text("x = 1\n")
+    (tmp_path / "templates" / "base.html").write_text("<p>one</p>\n")
+    settings.BASE_DIR, settings.STATIC_ROOT = tmp_path, tmp_path / "static"
+    release.current.cache_clear()
+    try:
+        first = release.current()
+        assert release.current() == first and len(first) == 12
+        (tmp_path / "templates" / "base.html").write_text("<p>two</p>\n")
+        release.current.cache_clear()
+        assert release.current() != first
+    finally:
+        release.current.cache_clear()

@@ -3,14 +3,18 @@ compression, and the deploy checks that only this project knows."""
 
 import datetime
 import logging
+import os
 import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from portal import health
+from portal import health, release
 from portal.privacy import AccessLogger, RedactingFilter, redact_path
 from tests.factories import make_agency
 
@@ -61,6 +65,7 @@ def test_readyz_reports_each_dependency(client):
     assert response.json() == {
         "status": "ok",
         "checks": {"database:default": "ok", "cache": "ok"},
+        "release": release.current(),
     }
 
 
@@ -224,25 +229,87 @@ def test_cached_paths_equal_reverse(name, kwarg, value):
     assert reverse_one(name, kwarg, value) == reverse(name, kwargs={kwarg: value})
 
 
-def test_a_database_that_stops_answering_is_a_503_on_pages_and_in_the_api(client, monkeypatch):
-    from django.db import OperationalError
-
-    from agencies.models import AgencyQuerySet
+def test_a_database_that_stops_answering_is_a_503_on_pages_and_in_the_api(client):
+    from django.db import OperationalError, connection
 
     agency = make_agency("长沙示例资产管理有限公司")
 
-    def refuse(self):
-        raise OperationalError("connection refused")
+    def refuse_agency_reads(execute, sql, params, many, context):
+        # At the cursor, whatever built the query (the ORM, a prepared query).
+        if '"agencies_agency' in sql:
+            raise OperationalError("connection refused")
+        return execute(sql, params, many, context)
 
-    # The record page reads through for_listing(), the API through for_detail().
-    monkeypatch.setattr(AgencyQuerySet, "for_listing", refuse)
-    monkeypatch.setattr(AgencyQuerySet, "for_detail", refuse)
-    page = client.get(f"/agencies/{agency.uscc}/")
+    with connection.execute_wrapper(refuse_agency_reads):
+        page = client.get(f"/agencies/{agency.uscc}/")
+        api = client.get(f"/api/v1/agencies/{agency.uscc}")
     assert page.status_code == 503 and page["Retry-After"]
     assert "数据库暂时无法连接" in page.content.decode()
     assert "Traceback" not in page.content.decode()
-    api = client.get(f"/api/v1/agencies/{agency.uscc}")
     assert api.status_code == 503 and api["Retry-After"]
     assert api.json() == {
         "error": {"status": 503, "message": "服务暂时不可用，请稍后再试。", "parameter": None}
     }
+
+
+def test_a_stalled_redis_costs_a_request_under_a_second(tmp_path):
+    """A Redis that accepts connections and never answers (a host hung, not
+    down) must not hold a page for the system's timeouts: the cache settings
+    bound each call, and the page is rendered without it (portal.caching)."""
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as stalled:
+        # Listening, never accepting: the kernel completes the handshake and
+        # nothing ever answers.
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(8)
+        port = stalled.getsockname()[1]
+        script = (
+            "import time, django; django.setup()\n"
+            "from django.core.cache import cache\n"
+            "started = time.monotonic()\n"
+            "try:\n    cache.get('x')\nexcept Exception as error:\n"
+            "    print(type(error).__name__, round(time.monotonic() - started, 2))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "portal.settings",
+                "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    name, seconds = done.stdout.split()
+    assert name == "TimeoutError", done.stderr
+    assert float(seconds) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("received", "replayed", "lagging"),
+    [
+        ("0/D01B298", "0/D01B298", False),  # all received is replayed
+        # Restarted, primary idle: the receiver reports the start of the segment
+        # it resumes from, before what was replayed. Nothing is missing.
+        ("0/D000000", "0/D01B298", False),
+        ("0/D020000", "0/D01B298", True),  # received and not yet replayed
+    ],
+)
+def test_replica_lag_is_zero_once_everything_received_is_replayed(received, replayed, lagging):
+    """portal.health's lag query, with the replica's positions given (this runs
+    on a primary, where the real functions say nothing)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the lag query is PostgreSQL's")
+    sql = (
+        health._LAG_SQL.replace("pg_last_wal_receive_lsn()", f"'{received}'::pg_lsn")
+        .replace("pg_last_wal_replay_lsn()", f"'{replayed}'::pg_lsn")
+        .replace("pg_last_xact_replay_timestamp()", "(now() - interval '1 hour')")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        _, lag = cursor.fetchone()
+    assert (float(lag) > 0) == lagging
