@@ -1,8 +1,16 @@
+from contextlib import suppress
+
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Max
 from django.http import Http404
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
+from portal import release
 from portal.paging import CappedPaginator, CountedRows, ForgivingPageMixin
 
 from . import figures
@@ -36,12 +44,43 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        provinces = list(Province.objects.with_agency_counts().order_by("code"))
-        place = {code: index for index, code in enumerate(MAP_ORDER)}
-        context["provinces"] = sorted(provinces, key=lambda p: place.get(p.code, len(place)))
+        context["province_grid"] = _province_grid(self.request)
         context["recent"] = Agency.objects.for_listing().recently_updated()[:RECENT_LIMIT]
-        context["total"] = sum(province.agency_count for province in provinces)
         return context
+
+
+def _province_grid(request) -> str:
+    """The home page's province tiles and total, rendered once per data version,
+    code release and language, and kept in the cache.
+
+    Thirty-four tiles, each a link, a name and a counted phrase, were most of
+    the home page's rendering, and they are the same for every visitor until an
+    import changes the counts (it bumps the data version; a deploy changes the
+    release). Kept whether or not the page cache is on: that one keeps whole
+    answers per URL, this only a part every first view of the page shares.
+    """
+    version = getattr(request, "data_version", None)
+    key = f"home-provinces:{version}:{release.current()}:{translation.get_language()}"
+    if version is not None:
+        try:
+            kept = cache.get(key)
+        except Exception:  # the cache is down: render, as every page does then
+            kept = None
+        if kept is not None:
+            return mark_safe(kept)  # our own template's output, as rendered
+    provinces = list(Province.objects.with_agency_counts().order_by("code"))
+    place = {code: index for index, code in enumerate(MAP_ORDER)}
+    html = render_to_string(
+        "agencies/_province_grid.html",
+        {
+            "provinces": sorted(provinces, key=lambda p: place.get(p.code, len(place))),
+            "total": sum(province.agency_count for province in provinces),
+        },
+    )
+    if version is not None:
+        with suppress(Exception):  # a cache that is down only costs speed
+            cache.set(key, str(html), settings.PORTAL_PAGE_CACHE_SECONDS)
+    return html
 
 
 class ProvinceListView(ListView):
