@@ -57,10 +57,12 @@ control_socket_disable = True
 
 
 def post_worker_init(worker):
-    """Read the phone-prefix tables before the first request, not during it, and
-    render the page for a request line too long to read."""
+    """Read the phone-prefix tables and the message check's rules before the first
+    request, not during it, and render the page for a request line too long to read."""
     from agencies import phoneprefixes
+    from agencies.check import signals
 
     phoneprefixes.warm()
+    signals.warm()
     if hasattr(worker, "prepare_answers"):
         worker.prepare_answers()

@@ -453,3 +453,17 @@ def test_the_rules_never_use_a_claim_the_fact_sheet_forbids():
 
     text = signals.RULES_FILE.read_text(encoding="utf-8")
     assert [name for name, pattern in FORBIDDEN.items() if re.search(pattern, text)] == []
+
+
+def test_pinyin_takes_the_rules_words_in_their_usual_reading():
+    """agencies.check.pinyin: a word of the rules read in a rarer reading (洗 as
+    xian) loses to the syllables' own characters; the longer word comes first."""
+    from agencies.check import pinyin
+
+    vocab = pinyin.vocabulary(["清洗|坐牢", "老爸"], {"qing": "请", "xian": "先", "ba": "吧"})
+    text = "qing xian zuo lao ba"
+    converted, places = pinyin.convert(text, [(i, i + 1) for i in range(len(text))], vocab)
+    assert converted == "请先坐牢吧"
+    assert places[2] == (10, 13)  # 坐 stands for "zuo"
+    # Not pinyin: left as typed
+    assert pinyin.convert("hi lisa", [(i, i + 1) for i in range(7)], vocab)[0] == "hi lisa"

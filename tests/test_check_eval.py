@@ -14,13 +14,17 @@ from agencies.check import evaluation, reading
 
 pytestmark = pytest.mark.django_db
 
-# Reached on 2026-12-06, after the fifth tuning round (held-out 92.7 % / 87.4 %,
-# fresh 90.3 % / 74.4 %; at the start of the day 91.6 / 85.3 and 90.0 / 64.8).
+# Reached on 2026-12-07, after the sixth tuning round (held-out 92.7 % / 87.9 %,
+# fresh 89.9 % / 78.4 %, unseen 88.5 % / 78.5 %). That round traded a little
+# precision on the judged sets for recall (fresh: 5 more claims found, 1 more
+# false one; unseen: 4 more, 2 more false), so the precision floors of fresh and
+# unseen went down a point while their recall floors went up 4 and 2; the F1
+# floor holds the balance: a change may not buy one at the other's cost.
 FLOORS = {
-    "heldout": {"precision": 0.92, "recall": 0.87, "violations_on_clean": 1},
-    "fresh": {"precision": 0.90, "recall": 0.74, "violations_on_clean": 2},
+    "heldout": {"precision": 0.92, "recall": 0.87, "f1": 0.90, "violations_on_clean": 1},
+    "fresh": {"precision": 0.89, "recall": 0.78, "f1": 0.83, "violations_on_clean": 2},
     # Written after the fifth tuning round, read once by its rules (89.2 % / 76.6 %).
-    "unseen": {"precision": 0.89, "recall": 0.76, "violations_on_clean": 4},
+    "unseen": {"precision": 0.88, "recall": 0.78, "f1": 0.83, "violations_on_clean": 4},
 }
 
 
@@ -36,6 +40,8 @@ def test_signals_on_messages_the_rules_were_not_tuned_on(directory, half):
     report = evaluation.report(half, result, show_misses=0)
     assert result.overall.precision >= floor["precision"], report
     assert result.overall.recall >= floor["recall"], report
+    precision, recall = result.overall.precision, result.overall.recall
+    assert 2 * precision * recall / (precision + recall) >= floor["f1"], report
     assert len(result.violations_on_clean) <= floor["violations_on_clean"], report
 
 

@@ -354,3 +354,77 @@ def test_more_look_alikes(text, absent):
 def test_asking_whether_it_is_a_scam_still_reads_the_pasted_scam():
     text = "这是不是诈骗？说我的学生贷账户要注销，不然影响征信"
     assert "scam" in raised(text)
+
+
+# Sixth tuning round (issue 20): pinyin and English read as words, the disposal
+# 将, emoji, the third party as the one who receives or passes on, negation
+# through "不会因为……就". Sentences written for these tests.
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # A whole message in pinyin, with spaces and without
+        ("hou tian zai bu huan qian, wo men jiu qu ni jia zhao ni ba ma", "third_party_contact"),
+        ("hou tian zai bu huan qian, wo men jiu qu ni jia zhao ni ba ma", "home_visit"),
+        ("nibuhuanqianjiudengzhezuolaoba", "threat_arrest"),
+        # One syllable in a word of characters
+        ("再拖下去就送你去吃牢fan", "threat_arrest"),
+        # English words inside a Chinese message, and a number before them
+        ("不还的话我们会 contact 你的 emergency contact", "third_party_contact"),
+        ("审批已通过，请先支付 ¥199 activation fee 才能放款", "scam"),
+        # Emoji standing for a word, with its variation selector
+        ("你再装死，你老板的📱️明天就响一整天", "third_party_contact"),
+        # Written 将 for 把
+        ("我们已将你的家人全部拉进群了", "third_party_contact"),
+        # The third party as the one who receives, or is asked to pass it on
+        ("再拖一周，你姐夫厂里的车间主任马上就会知道", "third_party_contact"),
+        ("刚才有人打电话让我转告我表弟赶紧还钱", "third_party_contact"),
+        ("催收的说我是她的紧急联系人，还问我知不知道她住哪", "third_party_contact"),
+        # A place of the relative's, not the reader's
+        ("你欠的钱再不还，明天我们就去她单位唠唠", "home_visit"),
+        # Passives: the third party as the agent, the relative's job as the patient
+        ("你欠钱的事迟早被你们厂长知道", "third_party_contact"),
+        ("你女儿的升学会被你拖累", "family_liability"),
+    ],
+)
+def test_pinyin_english_and_reported_claims_are_read(text, code):
+    assert code in raised(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        # The negation reaches past 因为…就
+        ("放心，警察不会因为你晚还几天就上门抓人", "threat_arrest"),
+        ("放心，警察不会因为你晚还几天就上门抓人", "home_visit"),
+        # Saying it is not a crime, not a threat
+        ("欠网贷又不是犯法，谁能随便抓你", "threat_arrest"),
+        # Someone who says they will expose a shop, not the reader
+        ("这家奶茶店太坑了，我要去网上曝光他们", "public_shaming"),
+        # A debt-optimisation firm the writer warns against
+        ("那个“债务优化”公司千万别去，都是要收钱的", "debt_relief_fee"),
+        # Everyday chat with the words of a reported claim, but no debt in it
+        ("让你爸接一下电话，我有事问他", "third_party_contact"),
+        ("我把会议纪要发到部门群里了，你们自己看", "public_shaming"),
+        ("你爸妈都在家吗？我周末过去玩", "abuse"),
+        # Letters in a web address are not pinyin nor an abbreviation
+        ("查询案件请访问 http://fy12368.example.cn 或拨打12368", "impersonation"),
+    ],
+)
+def test_more_look_alikes_of_the_sixth_round(text, absent):
+    assert absent not in raised(text)
+
+
+def test_pinyin_is_read_back_as_characters_that_point_at_the_letters():
+    text = "ming tian qu ni dan wei"
+    folded = signals.fold(text)
+    assert folded.text == "明天去你单位"
+    # 单 stands for the letters "dan"
+    start = folded.text.index("单")
+    assert text[slice(*folded.span(start, start + 1))] == "dan"
+
+
+def test_latin_that_is_not_pinyin_is_left_as_typed():
+    assert signals.fold("Hi Lisa, your case").text == "hilisa,yourcase"
+    assert "fy12368" in signals.fold("http://fy12368.example.cn").text

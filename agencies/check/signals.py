@@ -44,6 +44,7 @@ from django.utils.translation import get_language
 from portal.links import reverse_one
 
 from ..search.textnorm import simplified
+from . import pinyin
 
 RULES_FILE = Path(__file__).resolve().parent / "signals.yaml"
 LEVELS = ("violation", "warning", "info")  # also the order on the page
@@ -55,8 +56,10 @@ _CLAUSE_END = frozenset("，,")
 # negate or excuse what follows (and the other way round).
 # Not the 要不 of a question (要不要): it does not turn the sentence.
 _TURNS = re.compile(
-    r"(?<=.)(?=但是|但|可是|不过|然而|否则|不然|要不然|要不(?!要)|再不|如果不|若不)"
+    r"(?<=.)(?=但是|但|可是|不过|然而|否则|不然|要不然|要不(?!要)|再不|如果不|若不|到时候)"
 )
+# Emoji variation selectors and zero-width characters: ⚖️ is ⚖ (a rule can name it).
+_INVISIBLE = frozenset("\ufe0f\ufe0e\u200b\u200c\u200d\u2060\ufeff")
 _WORD = re.compile(r"\{([a-z_]+)\}")  # {kin}, not the quantifier {9}
 MAX_QUOTE = 160  # characters of a sentence quoted back
 _QUOTE_BEFORE = 50  # characters kept before the first match when a sentence is cut
@@ -189,6 +192,10 @@ class Rules:
     steps: dict[str, str]
     spellings: tuple[tuple[str, str], ...] = ()  # (as people type it, the word meant)
     steps_en: dict[str, str] | None = None
+    # Pinyin (agencies.check.pinyin): a syllable's character when no word of the
+    # rules covers it, and the rules' Han text the words are taken from.
+    pinyin_single: tuple[tuple[str, str], ...] = ()
+    han_texts: tuple[str, ...] = ()
 
     def step_text(self, key: str) -> str:
         if _english() and self.steps_en and self.steps_en.get(key):
@@ -228,7 +235,33 @@ def parse(text: str) -> Rules:
     codes = [rule.code for rule in found]
     if len(set(codes)) != len(codes):
         raise ImproperlyConfigured(f"{RULES_FILE.name}: a code appears twice")
-    return Rules(found, steps, spellings, steps_en)
+    single = tuple((str(k).lower(), str(v)) for k, v in (data.get("pinyin") or {}).items())
+    return Rules(found, steps, spellings, steps_en, single, tuple(_han_texts(data)))
+
+
+def _han_texts(data: dict):
+    """What the rules match, as written in the file: the words pinyin may stand for."""
+    for items in (data.get("words") or {}).values():
+        yield from (str(item) for item in items)
+    yield from (str(meant) for meant in (data.get("spellings") or {}).values())
+    for item in data["signals"]:
+        for key in ("patterns", "except", "unless"):
+            yield from (str(p) for p in item.get(key) or ())
+        for combo in item.get("together") or ():
+            yield from (str(p) for p in combo)
+
+
+def warm() -> None:
+    """Load the rules and build the pinyin vocabulary before the first request
+    (gunicorn's post_worker_init): a quarter of a second otherwise paid by the
+    first visitor whose message has Latin letters in it."""
+    _vocabulary()
+
+
+@cache
+def _vocabulary() -> pinyin.Vocabulary:
+    loaded = rules()
+    return pinyin.vocabulary(loaded.han_texts, dict(loaded.pinyin_single))
 
 
 def _alternation(name: str, items) -> str:
@@ -335,21 +368,54 @@ class Folded:
 def fold(text: str) -> Folded:
     chars: list[str] = []
     places: list[tuple[int, int]] = []
+    latin = False  # a space next to a Latin word is kept until pinyin is read
     for at, char in enumerate(text):
         if _groups_digits(text, at):
             continue  # 3,000 is one number, not the end of a clause
         for part in unicodedata.normalize("NFKC", char):
+            if part in _INVISIBLE:
+                continue
             if part == "\n" or not part.isspace():
                 chars.append(part)
                 places.append((at, at + 1))
+            elif chars and _latin_between(chars[-1], text, at + 1):
+                chars.append(" ")
+                places.append((at, at + 1))
+                latin = True
     joined = "".join(chars)
     converted = simplified(joined)
     if len(converted) != len(joined):  # a rare phrase conversion: go by character
         converted = "".join(simplified(char) or char for char in chars)
     converted = converted.lower()
+    if any("a" <= char <= "z" for char in converted):
+        converted, places = pinyin.convert(converted, places, _vocabulary())
     spellings = rules().spellings
-    if not spellings:
-        return Folded(converted, tuple(places))
+    if spellings:
+        converted, places = _spelled(converted, places, spellings)
+    if latin:
+        kept = [i for i, char in enumerate(converted) if char != " "]
+        converted = "".join(converted[i] for i in kept)
+        places = [places[i] for i in kept]
+    return Folded(converted, tuple(places))
+
+
+def _is_latin(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def _latin_between(before: str, text: str, at: int) -> bool:
+    """A space between two Latin words, or a Latin word and a number ("¥299
+    activation fee"): kept until pinyin and spellings have read the words."""
+    while at < len(text) and text[at].isspace() and text[at] != "\n":
+        at += 1
+    after = unicodedata.normalize("NFKC", text[at])[:1] if at < len(text) else ""
+    if not (before.isascii() and before.isalnum() and after.isascii() and after.isalnum()):
+        return False
+    return before.isalpha() or after.isalpha()
+
+
+def _spelled(converted: str, places, spellings) -> tuple[str, list]:
+    """The spellings of `spellings:` put right, each character keeping its place."""
     out_chars: list[str] = []
     out_places: list[tuple[int, int]] = []
     pattern = _spelling_pattern(spellings)
@@ -365,7 +431,7 @@ def fold(text: str) -> Folded:
         at = found.end()
     out_chars.extend(converted[at:])
     out_places.extend(places[at:])
-    return Folded("".join(out_chars), tuple(out_places))
+    return "".join(out_chars), out_places
 
 
 def _groups_digits(text: str, at: int) -> bool:
@@ -380,14 +446,34 @@ def _groups_digits(text: str, at: int) -> bool:
 
 @cache
 def _spelling_pattern(spellings: tuple[tuple[str, str], ...]) -> re.Pattern:
-    # A Latin spelling (zhua) counts only as a word of its own, not inside
-    # another (a URL, an English word).
-    return re.compile(
-        "|".join(
-            f"(?<![a-z]){re.escape(typed)}(?![a-z])" if typed.isascii() else re.escape(typed)
-            for typed, _ in spellings
-        )
-    )
+    # A Latin spelling (zhua, fy) counts only as a word of its own, not inside
+    # another (an English word) nor in an address or an id (fy12368.cn, zx0000888).
+    # Each kind is one prefix tree: a lookaround on every item would keep the
+    # engine from skipping ahead on their first characters (3x slower).
+    latin = [typed for typed, _ in spellings if typed.isascii()]
+    other = [typed for typed, _ in spellings if not typed.isascii()]
+    branches = []
+    if latin:
+        branches.append(f"(?<![a-z0-9_./@]){_literal_tree(latin)}(?![a-z0-9_])")
+    if other:
+        branches.append(_literal_tree(other))
+    return re.compile("|".join(branches))
+
+
+def _literal_tree(words: list[str]) -> str:
+    """Like _tree, for words that may hold regex characters (a space, a dot)."""
+    heads: dict[str, list[str]] = {}
+    for word in dict.fromkeys(words):
+        heads.setdefault(word[0], []).append(word[1:])
+    branches = []
+    for head, tails in heads.items():
+        longer = [tail for tail in tails if tail]
+        if not longer:
+            branches.append(re.escape(head))
+            continue
+        optional = "?" if len(longer) < len(tails) else ""
+        branches.append(f"{re.escape(head)}(?:{_literal_tree(longer)}){optional}")
+    return "(?:" + "|".join(branches) + ")"
 
 
 @dataclass(frozen=True)
@@ -448,8 +534,13 @@ def find(text: str, called_at: datetime.time | None = None) -> list[Signal]:
             if match and match.end() > match.start():
                 hits.append((clause, clause.start + match.start(), clause.start + match.end()))
         for combo in rule.together:
-            combo_hits = [_first_hit(rule, pattern, parts) for pattern in combo]
-            if all(combo_hits):
+            combo_hits = []
+            for pattern in combo:  # the first pattern that finds nothing ends it
+                hit = _first_hit(rule, pattern, parts)
+                if hit is None:
+                    break
+                combo_hits.append(hit)
+            else:
                 hits.extend(combo_hits)
         if hits and any(pattern.search(folded.text) for pattern in rule.unless):
             hits = []
