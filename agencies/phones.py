@@ -209,6 +209,13 @@ _IN_TEXT = re.compile(r"(?<![\d+])(?:\+|00)?\d(?:[ \-–—.·()（）]{0,3}\d){
 # A run of digits followed by one of these is an amount, a date or a count
 # ("逾期95000元", "12345笔"), not a number to call — unless it is as long as a
 # mobile number: "请联系13907310000逾期将……" is a number followed by a word.
+# Numbers written out in Chinese numerals, as some collectors do to get past
+# filters ("幺三八零零零零一二三四", "零二八—零零零零一三一三"): a run of seven or
+# more, spaces and dashes allowed between them, is read as the digits. Shorter
+# runs are amounts, dates and counting words ("三五天", "一两千").
+_CHINESE_DIGITS = "零〇一幺二两三四五六七八九壹贰叁肆伍陆柒捌玖"
+_NUMERALS = str.maketrans(_CHINESE_DIGITS, "0011223456789123456789")
+_NUMERAL_RUN = re.compile(f"[{_CHINESE_DIGITS}](?:[ \\-–—]{{0,2}}[{_CHINESE_DIGITS}]){{6,19}}")
 _NOT_A_NUMBER_AFTER = set("元块万千百%％年月日号期天个次笔条")
 _LONGEST_AMOUNT = 10  # digits
 FIND_LIMIT = 20
@@ -267,6 +274,7 @@ def find_in_text(text: str) -> list[Phone]:
     """
     found: dict[str, Phone] = {}
     text = unicodedata.normalize("NFKC", text or "")
+    text = _NUMERAL_RUN.sub(lambda run: run.group().translate(_NUMERALS), text)
     for match in _IN_TEXT.finditer(text):
         after = text[match.end() : match.end() + 1]
         before = text[match.start() - 1 : match.start()] if match.start() else ""

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from agencies import phones
 from agencies.check.reading import MAX_TEXT
 
 pytestmark = pytest.mark.django_db
@@ -301,3 +302,18 @@ def test_the_rate_limits_429_is_no_store_on_both(client, settings):
     # Other pages keep their own caching: the rule is the check's alone.
     other = client.get("/api/v1/search", {"q": "长沙"}, REMOTE_ADDR="198.51.100.7")
     assert other.status_code == 200 and other["Cache-Control"].startswith("public")
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("有事打零二八—零零零零一三一三找我", ["02800001313"]),
+        ("幺三八 零零零零 一二三四，24小时在线", ["13800001234"]),
+        ("一三八零零零零一二三四是我的微信", ["13800001234"]),
+        # Amounts, dates and counting words stay words.
+        ("欠了一两千，三五天内还上", []),
+        ("他排第一二三四五六七名里的最后", []),
+    ],
+)
+def test_numbers_written_in_chinese_numerals_are_read(text, keys):
+    assert [number.key for number in phones.find_in_text(text)] == keys
