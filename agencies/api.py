@@ -13,21 +13,34 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Literal
 
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic_core import to_json
 
 from portal.api_errors import ApiError, checked_by_view, responses
-from portal.links import SiteUrl, reverse_one
+from portal.links import SiteUrl, absolute_url, reverse_one
 from portal.paging import Page, PageParams, paginate
+from portal.prepared import PreparedRows, rows_together
 
 from . import phones
 from . import uscc as uscc_lib
 from .check import inputs, reading, tradenames
 from .enums import ActionKind, ChangeField, ChangeVia, NameKind, PhoneKind, Status
 from .filters import AgencyListFilter
-from .models import Agency, AgencyPhone, Province, SuppressedPhone, agency_by_uscc, links_for_number
+from .models import (
+    Agency,
+    AgencyChange,
+    AgencyName,
+    AgencyPhone,
+    Client,
+    Province,
+    RegulatoryAction,
+    SuppressedPhone,
+)
 from .search.filters import SearchHitFilter
 from .search.present import search_names
 from .search.understand import InputKind, classify
@@ -504,7 +517,8 @@ def _exact_answer(query) -> tuple[list, dict]:
 
 # --- Endpoints -----------------------------------------------------------------------------------
 # Each returns an instance of its response schema: ninja then serialises it
-# as it is, instead of validating the answer again through a wrapper model.
+# as it is, instead of validating the answer again through a wrapper model;
+# the record and the number return their JSON themselves (see below).
 
 
 @router.get(
@@ -586,21 +600,10 @@ def agency_detail(request, path: Path[UsccPath]):
     except uscc_lib.UsccError as error:
         # Only the check character can be wrong here: no agency has this code.
         raise ApiError(404, error.message, "uscc") from None
-    agency = agency_by_uscc(code)
-    if agency is None:
+    body = record_answer(request, code)
+    if body is None:
         raise ApiError(404, f"本站名录中没有统一社会信用代码为 {code} 的机构。")
-    return AgencyDetail.model_validate(_Record(agency, agency.record_lists(all_changes=True)))
-
-
-class _Record:
-    """An agency with its lists as plain attributes, for AgencyDetail to read."""
-
-    def __init__(self, agency: Agency, lists: dict[str, list]):
-        self._agency = agency
-        self.__dict__.update(lists)
-
-    def __getattr__(self, name):
-        return getattr(self._agency, name)
+    return json_answer(body)
 
 
 @router.get(
@@ -619,25 +622,251 @@ def phone_detail(request, path: Path[PhonePath]):
     number = phones.normalize(key) if re.search(PHONE_PATH_PATTERN, key) else None
     if number is None:
         raise ApiError(404, _("“%(key)s”不是一个能识别的电话号码。") % {"key": key[:40]})
-    # A number its owner asked us not to show: no agencies, and nothing said
-    # about where it was allotted either.
-    suppressed = SuppressedPhone.objects.covers(number.key)
-    links = [] if suppressed else links_for_number(number.key)
-    for link in links:
-        # Each row is the agency plus the evidence for this number (LinkedAgency.link),
-        # like a Prefetch(to_attr=…), without a second query.
-        link.agency.link = link
-    return PhoneDetail.model_validate(
-        {
-            **asdict(number),
-            **({"region": "", "carrier": ""} if suppressed else {}),
-            "kind_label": number.kind_label,
-            "suppressed": suppressed,
-            "shared": len({link.agency_id for link in links}) > 1,
-            "count": len(links),
-            "agencies": [link.agency for link in links],
-        }
-    )
+    return json_answer(number_answer(request, number))
+
+
+# --- The record and the number, straight to JSON ----------------------------------------------
+# The two answers clients ask for most, one record each. They are read as rows
+# (portal.prepared.PreparedRows: SQL compiled once, no model instances) and
+# written as dicts of exactly their schema's shape (AgencyDetail, PhoneDetail
+# above, which still make the document), encoded in one step by pydantic's
+# Rust encoder. Validating an answer built here from typed columns was most of
+# its cost (docs/benchmarks.md); tests/test_api_speed.py holds every answer to
+# what its schema makes of the same record, key order included.
+
+_SUMMARY = ("uscc", "name", "province__code", "province__name", "city", "status", "is_sample")
+_DETAIL = (
+    "id",
+    *_SUMMARY,
+    "entity_type",
+    "legal_representative",
+    "registered_capital",
+    "registered_capital_wan",
+    "established_on",
+    "registration_authority",
+    "address",
+    "business_scope",
+    "source",
+    "source_url",
+    "retrieved_on",
+    "updated_at",
+)
+_LINK = ("phone__key", "number_as_reported", "phone__kind", "label", "source", "source_url")
+_LINK_DATE = "reported_on"
+_CHANGE = (
+    "field",
+    "old_value",
+    "new_value",
+    "changed_at",
+    "via",
+    "source",
+    "source_url",
+    "retrieved_on",
+)
+
+# Agency.record_lists() in the same orders (tests/test_api_speed.py compares
+# them), as rows; 0 is never an agency's id.
+_AGENCY_ROW = PreparedRows(
+    lambda code: Agency.objects.filter(uscc=code).values_list(*_DETAIL), marker=""
+)
+_RECORD_ROWS = {
+    "names": PreparedRows(
+        lambda pk: (
+            AgencyName.objects.filter(agency_id=pk)
+            .order_by("kind", "name")
+            .values_list("name", "kind")
+        ),
+        marker=0,
+    ),
+    "phones": PreparedRows(
+        lambda pk: (
+            AgencyPhone.objects.filter(agency_id=pk)
+            .order_by("phone__key")
+            .values_list(*_LINK, _LINK_DATE)
+        ),
+        marker=0,
+    ),
+    "clients": PreparedRows(
+        lambda pk: (
+            Client.objects.filter(agency_id=pk)
+            .order_by("name")
+            .values_list("name", "since", "until", "source_url")
+        ),
+        marker=0,
+    ),
+    "actions": PreparedRows(
+        lambda pk: (
+            RegulatoryAction.objects.filter(agency_id=pk)
+            .order_by("-decided_on", "id")
+            .values_list(
+                "kind", "authority", "decided_on", "document_number", "summary", "source_url"
+            )
+        ),
+        marker=0,
+    ),
+    "history": PreparedRows(
+        lambda pk: AgencyChange.objects.filter(agency_id=pk).newest_first().values_list(*_CHANGE),
+        marker=0,
+    ),
+}
+# A number's agencies with the evidence: AgencyPhone.objects.for_number() as rows.
+_NUMBER_ROWS = PreparedRows(
+    lambda key: AgencyPhone.objects.for_number(key).values_list(
+        *(f"agency__{column}" for column in _SUMMARY), *_LINK, _LINK_DATE
+    ),
+    marker="",
+)
+_LIVE = frozenset(Status.live_values())
+# Dates and times written as the API always wrote them (ninja's encoder:
+# milliseconds, "Z" for UTC).
+_ENCODER = DjangoJSONEncoder()
+
+
+def _when(value):
+    return None if value is None else _ENCODER.default(value)
+
+
+def json_answer(body: dict) -> HttpResponse:
+    """A 200 in the API's JSON (UTF-8, Chinese as characters; portal.api's content type)."""
+    return HttpResponse(to_json(body), content_type="application/json")
+
+
+def _origin(request) -> str:
+    # What SiteUrl writes before a path (portal.links): once per answer.
+    return absolute_url(request, "/").removesuffix("/")
+
+
+def _summary(row, origin: str) -> tuple[dict, dict]:
+    """AgencySummary's fields from its seven columns, and its two links (which a
+    schema writes after every other field, its subclasses' included)."""
+    uscc, name, province, province_name, city, status, is_sample = row
+    fields = {
+        "uscc": uscc,
+        "name": name,
+        "province": {"code": province, "name": province_name},
+        "city": city,
+        "status": status,
+        "is_live": status in _LIVE,
+        "is_sample": is_sample,
+    }
+    links = {
+        "url": origin + reverse_one("agencies:agency-detail", "uscc", uscc),
+        "api_url": origin + reverse_one("api:agency", "uscc", uscc),
+    }
+    return fields, links
+
+
+def _phone_link(row, origin: str) -> dict:
+    """PhoneLink from the columns _LINK + reported_on."""
+    key, as_reported, kind, label, source, source_url, reported_on = row
+    return {
+        "number": key,
+        "number_as_reported": as_reported,
+        "kind": kind,
+        "label": label,
+        "source": source,
+        "source_url": source_url,
+        "reported_on": _when(reported_on),
+        "url": origin + reverse_one("agencies:phone-detail", "key", key),
+    }
+
+
+def record_answer(request, code: str) -> dict | None:
+    """The AgencyDetail of the agency with credit code `code`, or None."""
+    found = _AGENCY_ROW(code)
+    if not found:
+        return None
+    pk, *summary = found[0][:8]
+    (
+        entity_type, legal_representative, registered_capital, wan, established_on,
+        registration_authority, address, business_scope, source, source_url, retrieved_on,
+        updated_at,
+    ) = found[0][8:]  # fmt: skip
+    # One round trip for the five lists where the database is across a network.
+    read = rows_together([(rows, pk) for rows in _RECORD_ROWS.values()])
+    lists = dict(zip(_RECORD_ROWS, read, strict=True))
+    origin = _origin(request)
+    fields, links = _summary(summary, origin)
+    names = lists["names"]
+    return {
+        **fields,
+        "entity_type": entity_type,
+        "legal_representative": legal_representative,
+        "registered_capital": registered_capital,
+        "registered_capital_wan": None if wan is None else str(wan),
+        "established_on": _when(established_on),
+        "registration_authority": registration_authority,
+        "address": address,
+        "business_scope": business_scope,
+        "former_names": [name for name, kind in names if kind == NameKind.FORMER],
+        "aliases": [name for name, kind in names if kind == NameKind.ALIAS],
+        "phones": [_phone_link(row, origin) for row in lists["phones"]],
+        "clients": [
+            {"name": name, "since": _when(since), "until": _when(until), "source_url": url}
+            for name, since, until, url in lists["clients"]
+        ],
+        "actions": [
+            {
+                "kind": kind,
+                "authority": authority,
+                "decided_on": _when(decided_on),
+                "document_number": document_number,
+                "summary": summary_text,
+                "source_url": url,
+                "kind_label": str(ActionKind(kind).label),
+            }
+            for kind, authority, decided_on, document_number, summary_text, url in lists["actions"]
+        ],
+        "source": source,
+        "source_url": source_url,
+        "retrieved_on": _when(retrieved_on),
+        "updated_at": _when(updated_at),
+        "history": [
+            {
+                "field": field,
+                "field_label": str(ChangeField(field).label),
+                "old": old,
+                "new": new,
+                "changed_at": _when(changed_at),
+                "via": via,
+                "source": change_source,
+                "source_url": change_url,
+                "retrieved_on": _when(change_retrieved),
+            }
+            for field, old, new, changed_at, via, change_source, change_url, change_retrieved in (
+                lists["history"]
+            )
+        ],
+        **links,
+    }
+
+
+def number_answer(request, number: phones.Phone) -> dict:
+    """The PhoneDetail of a number agencies.phones has read."""
+    # Suppressing a number deletes its links in the same transaction
+    # (agencies.suppression), so a number with agencies is not suppressed; one
+    # without is looked up on the list (one more query, only then).
+    rows = _NUMBER_ROWS(number.key)
+    suppressed = not rows and SuppressedPhone.objects.covers(number.key)
+    origin = _origin(request)
+    agencies = []
+    for row in rows:
+        fields, links = _summary(row[:7], origin)
+        agencies.append({**fields, "link": _phone_link(row[7:], origin), **links})
+    return {
+        "number": number.display,
+        "key": number.key,
+        "kind": str(number.kind),
+        "kind_label": number.kind_label,
+        # A number its owner asked us not to show: nothing said about where it
+        # was allotted either.
+        "region": "" if suppressed else number.region,
+        "carrier": "" if suppressed else number.carrier,
+        "suppressed": suppressed,
+        "shared": len({row[0] for row in rows}) > 1,
+        "count": len(rows),
+        "agencies": agencies,
+    }
 
 
 def _called_at(raw: str | None) -> dt.time | None:

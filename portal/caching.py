@@ -75,7 +75,10 @@ def etag_for(request, version: int) -> str:
 
 
 def _matches(request, etag: str) -> bool:
-    wanted = parse_etags(request.headers.get("If-None-Match", ""))
+    sent = request.META.get("HTTP_IF_NONE_MATCH")
+    if not sent:  # most requests: nothing to parse
+        return False
+    wanted = parse_etags(sent)
     # Weak comparison (RFC 9110 §13.1.2): GZipMiddleware marks compressed
     # answers W/, and the client sends back what it got.
     bare = etag.removeprefix("W/")
@@ -171,5 +174,8 @@ class HttpCachingMiddleware:
         # compresses: the bytes differ from the uncompressed answer's.
         response["ETag"] = "W/" + etag if response.has_header("Content-Encoding") else etag
         response["Cache-Control"] = f"public, max-age={settings.PORTAL_CACHE_MAX_AGE}"
-        patch_vary_headers(response, ["Accept-Encoding"])
+        if "Vary" in response:
+            patch_vary_headers(response, ["Accept-Encoding"])
+        else:  # most answers: what patch_vary_headers() would write, without parsing
+            response["Vary"] = "Accept-Encoding"
         return response

@@ -1,9 +1,17 @@
 """Headers every response carries, HTML, JSON, error pages and static files alike,
-and the one that every answer of the message check carries."""
+and the one that every answer of the message check carries; and Django's
+session, user and messages middleware, for the staff admin only.
+
+Every middleware here runs on every request, so each returns early from what
+does not concern the request (issue 22: each measured with /healthz).
+"""
 
 from functools import cache
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.urls import reverse
@@ -115,9 +123,17 @@ def _private_paths() -> frozenset[str]:
         return frozenset(reverse(name) for name in PRIVATE_URL_NAMES)
 
 
+@cache
+def _private_endings() -> tuple[str, ...]:
+    return tuple(_private_paths())
+
+
 def is_private(request) -> bool:
     """An answer of PRIVATE_URL_NAMES, in any language (/en/check/ too)."""
-    return without_language(request.path) in _private_paths()
+    path = request.path
+    # A language prefix only comes before a private path: any other ending is
+    # not one, without working out the language (every request asks this).
+    return path.endswith(_private_endings()) and without_language(path) in _private_paths()
 
 
 class NoStoreMiddleware:
@@ -138,3 +154,31 @@ class NoStoreMiddleware:
         if is_private(request):
             response["Cache-Control"] = "no-store"
         return response
+
+
+# --- Django's own, for what the site needs of them ------------------------------------------
+
+
+def _for_staff(middleware_class):
+    """`middleware_class`, for the staff admin's URLs only.
+
+    Sessions, users and messages exist for the admin: no public page or API
+    answer reads them (they set no cookie, and the templates' auth and
+    messages context processors do without them). Outside the admin they cost
+    every request a tenth of a millisecond and do nothing.
+    """
+
+    class ForStaff(middleware_class):
+        def __call__(self, request):
+            if request.path.startswith("/" + settings.PORTAL_ADMIN_PATH):
+                return super().__call__(request)
+            return self.get_response(request)
+
+    ForStaff.__name__ = ForStaff.__qualname__ = f"Staff{middleware_class.__name__}"
+    ForStaff.__doc__ = f"{middleware_class.__name__}, under the admin's path only."
+    return ForStaff
+
+
+StaffSessionMiddleware = _for_staff(SessionMiddleware)
+StaffAuthenticationMiddleware = _for_staff(AuthenticationMiddleware)
+StaffMessageMiddleware = _for_staff(MessageMiddleware)

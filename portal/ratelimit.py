@@ -36,9 +36,12 @@ class Limit:
     seconds: int
     method: str = ""  # "" for every method
 
-    def applies_to(self, request) -> bool:
+    def applies_to(self, request, path: str | None = None) -> bool:
+        """`path`: the request's path without its language prefix, if known."""
         # /zh-hant/search/ is the search page too (portal.i18n).
-        return without_language(request.path).startswith(self.path_prefix) and (
+        if path is None:
+            path = without_language(request.path)
+        return path.startswith(self.path_prefix) and (
             not self.method or request.method == self.method
         )
 
@@ -68,12 +71,15 @@ def _count(limit: Limit, client: str) -> tuple[int, int]:
     """(requests in this window so far, seconds until it ends)."""
     window = int(time.time()) // limit.seconds
     key = f"ratelimit:{limit.name}:{window}:{client}"
-    cache.add(key, 0, timeout=limit.seconds + 1)
+    # incr() first: every request of a window but its first finds the counter,
+    # so this is one cache call where add() then incr() were two (three round
+    # trips to Redis, whose incr() also asks whether the key exists).
     try:
         count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=limit.seconds + 1)
-        count = 1
+    except ValueError:
+        # The window's first request; if another worker added the counter in
+        # between, count on it.
+        count = 1 if cache.add(key, 1, timeout=limit.seconds + 1) else cache.incr(key)
     return count, limit.seconds - int(time.time()) % limit.seconds
 
 
@@ -101,8 +107,9 @@ class RateLimitMiddleware:
 
     def __call__(self, request):
         if settings.PORTAL_RATE_LIMITS_ENABLED:
+            path = without_language(request.path)
             for limit in self.limits:
-                if limit.applies_to(request):
+                if limit.applies_to(request, path):
                     refused = self._check(request, limit)
                     if refused is not None:
                         return refused

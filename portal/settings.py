@@ -93,12 +93,15 @@ MIDDLEWARE = [
     # Sessions, CSRF, auth and messages exist for the staff admin only. None of
     # them sets a cookie on a public page: the public site has no forms that
     # post and never touches request.session, so anonymous responses stay
-    # identical for every visitor and cacheable.
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # identical for every visitor and cacheable. Sessions, users and messages
+    # run under the admin's path only (portal.middleware: Django's classes,
+    # returning early elsewhere); CSRF stays everywhere, so a form that posts
+    # is protected wherever it is added.
+    "portal.middleware.StaffSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.StaffAuthenticationMiddleware",
+    "portal.middleware.StaffMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before anything that does work; after sessions and auth would only cost.
     "portal.ratelimit.RateLimitMiddleware",
