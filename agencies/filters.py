@@ -28,6 +28,11 @@ class TolerantFilterSet(django_filters.FilterSet):
     """
 
     def valid_data(self) -> dict:
+        if not any(name in self.data for name in self.filters):
+            # Nothing to filter by (a list's first view, ?page=2): every filter
+            # would get an empty value and leave the rows as they are, so the
+            # form is not built and validated (0.3-0.8 ms a request, issue 22).
+            return {}
         form = self.form
         if not form.is_valid():
             for name in list(form.errors):

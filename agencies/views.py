@@ -18,6 +18,7 @@ from . import uscc as uscc_lib
 from .enums import Status
 from .filters import ProvinceAgencyFilter
 from .models import CHANGES_SHOWN, Agency, Province, agency_by_uscc
+from .rows import ListedAgency
 
 RECENT_LIMIT = 10
 CITY_FACETS = 30
@@ -91,6 +92,34 @@ class ProvinceListView(ListView):
         return Province.objects.with_agency_counts().order_by("code")
 
 
+def _province_with_figures(request, slug: str):
+    """(province, its figures, its city facets) for a province page, or None.
+
+    The same for every request of /provinces/<slug>/, whatever the query
+    string, until the data changes: read once per data version and kept in the
+    cache (the city facets are sorted in pinyin order, which costs with many
+    cities). Nothing is kept for a slug that is not a province.
+    """
+    version = getattr(request, "data_version", None)
+    key = f"province-page:{version}:{slug}"
+    if version is not None:
+        try:
+            kept = cache.get(key)
+        except Exception:  # the cache is down: read, as every page does then
+            kept = None
+        if kept is not None:
+            return kept
+    province = Province.objects.filter(slug=slug).first()
+    if province is None:
+        return None
+    tallies = figures.ProvinceFigures.of(province)
+    found = (province, tallies, tallies.by_city(CITY_FACETS))
+    if version is not None:
+        with suppress(Exception):  # a cache that is down only costs speed
+            cache.set(key, found, settings.PORTAL_PAGE_CACHE_SECONDS)
+    return found
+
+
 class ProvinceDetailView(ForgivingPageMixin, ListView):
     """A province's agencies, filtered and sorted through the FilterSet."""
 
@@ -98,16 +127,12 @@ class ProvinceDetailView(ForgivingPageMixin, ListView):
     context_object_name = "agencies"
     paginate_by = 25
 
-    def get_province(self):
-        try:
-            return Province.objects.get(slug=self.kwargs["slug"])
-        except Province.DoesNotExist:
-            raise Http404(_("没有这个省份。请从省份列表中选择。")) from None
-
     def get_queryset(self):
-        self.province = self.get_province()
-        self.figures = figures.ProvinceFigures.of(self.province)
-        base = Agency.objects.for_listing().in_province(self.province).sorted_by("name")
+        found = _province_with_figures(self.request, self.kwargs["slug"])
+        if found is None:
+            raise Http404(_("没有这个省份。请从省份列表中选择。"))
+        self.province, self.figures, self.city_facets = found
+        base = Agency.objects.in_province(self.province).sorted_by("name")
         self.filterset = ProvinceAgencyFilter(self.request.GET, queryset=base)
         return self.filterset.qs
 
@@ -115,9 +140,11 @@ class ProvinceDetailView(ForgivingPageMixin, ListView):
         # The total comes from the tallies, not a COUNT over the province.
         valid = self.filterset.valid_data()
         count = self.figures.count(valid.get("city", "").strip(), valid.get("status") or ())
+        rows = queryset.values_list(*ListedAgency.FIELDS)
+        province = self.province
 
         def fetch(offset: int, limit: int) -> list:
-            return list(queryset[offset : offset + limit])
+            return [ListedAgency(province, *row) for row in rows[offset : offset + limit]]
 
         return CappedPaginator(CountedRows(count, fetch), per_page, **kwargs)
 
@@ -128,7 +155,7 @@ class ProvinceDetailView(ForgivingPageMixin, ListView):
             province=self.province,
             filter=self.filterset,
             total_in_province=self.figures.total,
-            city_facets=self.figures.by_city(CITY_FACETS),
+            city_facets=self.city_facets,
             status_facets=self.figures.by_status(),
             selected_city=valid.get("city", ""),
             selected_statuses=valid.get("status") or [],

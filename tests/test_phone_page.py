@@ -85,6 +85,20 @@ def test_query_count_constant(build_directory, count_queries):
     small = count_queries("/phone/4008001234/")
     for _ in range(4):
         build_directory()  # five times the agencies, all sharing the 400 number
-    # The number, its agencies, the data version, and whether its owner asked
-    # us not to show it (asked every time, not inferred from "no agencies").
+    # The data version and the number's agencies (whether its owner asked us
+    # not to show it only for a number without agencies: see below).
     assert count_queries("/phone/4008001234/") == small <= 4
+
+
+def test_the_suppression_list_is_asked_only_for_a_number_without_agencies(client, directory):
+    """Suppressing a number deletes its links, and neither the import nor the admin
+    adds them back (agencies.suppression; tests/test_corrections.py): a number
+    with agencies is not on the list, as the API also infers."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for url, asked in (("/phone/13907310000/", False), ("/phone/13900000000/", True)):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        sql = " ".join(query["sql"] for query in ctx.captured_queries)
+        assert ("agencies_suppressedphone" in sql) is asked, url

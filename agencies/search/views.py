@@ -14,7 +14,8 @@ from articles.models import Article
 from portal.links import reverse_one
 
 from .. import phones
-from ..models import Agency, SuppressedPhone, links_for_number
+from ..models import Agency, SuppressedPhone
+from ..rows import number_links
 from . import textnorm
 from .filters import SearchHitFilter
 from .present import search_names
@@ -84,16 +85,20 @@ def phone_detail(request, key):
         )
     if number.key != key:
         return redirect("agencies:phone-detail", key=number.key, permanent=True)
-    if SuppressedPhone.objects.covers(number.key):
+    links = number_links(number.key)
+    # Suppressing a number deletes its links in the same transaction, and
+    # neither the import nor the admin adds them back (agencies.suppression):
+    # only a number without agencies can be on the list, and only then is the
+    # list asked (as the API does).
+    if not links and SuppressedPhone.objects.covers(number.key):
         # Its owner asked us not to show it: the same neutral answer for everyone,
         # which says nothing about who the number belongs to.
         return render(request, "agencies/phone_suppressed.html", {"number": number})
-    links = links_for_number(number.key)
     context = {
         "query": number.display,
         "number": number,
         "links": links,
-        "shared": len({link.agency_id for link in links}) > 1,
+        "shared": len({link.agency.uscc for link in links}) > 1,
         "advice": [
             (reverse_one("articles:detail", "slug", slug), title) for slug, title in PHONE_ADVICE
         ],

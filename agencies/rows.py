@@ -1,0 +1,88 @@
+"""Light rows for the lists that show many agencies at once.
+
+A province page shows 25 agencies and a shared number (a call centre's 400
+line) dozens; building an Agency, its Province and an AgencyPhone for each
+was most of those pages' time (issue 22). These read the columns the row
+template (agencies/_agency_row.html) shows and nothing else.
+"""
+
+from portal.links import reverse_one
+from portal.prepared import PreparedRows
+
+from .enums import Status
+from .models import AgencyPhone, Province
+
+
+class ListedAgency:
+    """One row of a province's list, read with values_list(): what
+    agencies/_agency_row.html shows of an Agency, without building an Agency
+    and its Province for each of the 25 rows (three quarters of the list's
+    reading time, issue 22). The province is the page's own."""
+
+    FIELDS = ("uscc", "name", "city", "status", "is_sample", "established_on")
+    __slots__ = ("province", *FIELDS)
+
+    def __init__(self, province, uscc, name, city, status, is_sample, established_on):
+        self.province = province
+        self.uscc = uscc
+        self.name = name
+        self.city = city
+        self.status = status
+        self.is_sample = is_sample
+        self.established_on = established_on
+
+    def get_absolute_url(self) -> str:
+        return reverse_one("agencies:agency-detail", "uscc", self.uscc)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in Status.live_values()
+
+
+class NumberLink:
+    """An agency behind a number and the evidence for it (an AgencyPhone), as the
+    number page shows them: `agency` a ListedAgency, the rest the link's own."""
+
+    __slots__ = ("agency", "label", "number_as_reported", "reported_on", "source", "source_url")
+
+    def __init__(self, agency, number_as_reported, label, source, source_url, reported_on):
+        self.agency = agency
+        self.number_as_reported = number_as_reported
+        self.label = label
+        self.source = source
+        self.source_url = source_url
+        self.reported_on = reported_on
+
+
+# AgencyPhone.objects.for_number() as rows, compiled once (portal.prepared):
+# a shared number (a call centre's 400 line) has dozens of agencies, and an
+# AgencyPhone, an Agency, a Province and a Phone built for each was most of
+# the number page's time.
+_NUMBER_LINKS = PreparedRows(
+    lambda key: AgencyPhone.objects.for_number(key).values_list(
+        *(f"agency__{field}" for field in ListedAgency.FIELDS),
+        "agency__province__code",
+        "agency__province__name",
+        "number_as_reported",
+        "label",
+        "source",
+        "source_url",
+        "reported_on",
+    ),
+    marker="",
+)
+_AGENCY_COLUMNS = len(ListedAgency.FIELDS)
+
+
+def number_links(key: str) -> list[NumberLink]:
+    """Every agency that uses the number (a phones key) with its evidence, in
+    credit-code order: what `AgencyPhone.objects.for_number(key)` reads, as rows."""
+    provinces: dict[str, Province] = {}
+    links = []
+    for row in _NUMBER_LINKS(key):
+        agency, (code, province_name, *evidence) = row[:_AGENCY_COLUMNS], row[_AGENCY_COLUMNS:]
+        province = provinces.get(code)
+        if province is None:
+            province = provinces[code] = Province(code=code, name=province_name)
+        links.append(NumberLink(ListedAgency(province, *agency), *evidence))
+    return links
