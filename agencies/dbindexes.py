@@ -52,6 +52,23 @@ def create(model, name: str) -> None:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
+def create_from_sql(sql: str) -> None:
+    """PostgreSQL: build an index that no model declares (a GIN index of
+    agencies.search.index, which SQLite has no counterpart of) from its
+    statement, as create() builds a declared one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(sql)
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def drop_by_name(name: str) -> None:
+    """Drop an index create_from_sql() built; nothing if it is not there."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(name)}")
+
+
 def exists(model, name: str) -> bool:
     with connection.cursor() as cursor:
         return name in connection.introspection.get_constraints(cursor, model._meta.db_table)

@@ -8,6 +8,9 @@ queryset over `SearchToken`:
 - one exact gram and nothing to verify (any two-character query — the
   commonest kind): read straight from the (gram, rank, …) index, which is
   already in result order and carries province and status for the facets;
+- one keyword's text of three characters or more (鑫达资产) that is not
+  broad: one statement written out (`_phrase_sql()`), whose names come from
+  pg_trgm's GIN index on PostgreSQL and from the rarest gram elsewhere;
 - otherwise: candidate agencies are the rows of the rarest gram that also
   have the other grams (primary-key probes), verified with LIKE against
   `SearchEntry`, unioned over the alternatives (text, pinyin, initials) and
@@ -17,13 +20,14 @@ Several keywords (``常德 商务``, textnorm.fold_query()) are one alternative
 per way of reading them together: the grams of every keyword, and one name
 of the agency that contains every keyword, in any order.
 
-The same statements run on SQLite and PostgreSQL and give the same results.
+The same statements run on SQLite and PostgreSQL and give the same results,
+but for where a phrase's names are read from (see `_trigram_needles()`).
 """
 
 from dataclasses import dataclass
 from itertools import islice, pairwise, product
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import (
     Case,
     Exists,
@@ -38,8 +42,8 @@ from django.db.models import (
 )
 
 from . import rank, textnorm
-from .index import PINYIN_PREFIX, pinyin_gram
-from .models import SearchEntry, SearchToken
+from .index import AGENCY_GRAM, PINYIN_PREFIX, pinyin_gram
+from .models import SearchEntry, SearchGramCount, SearchToken
 from .rank import Tier
 
 # Grams intersected per alternative: more only cost probes, the LIKE check
@@ -56,6 +60,15 @@ _MAX_INITIALS = 6
 # Ways of reading several keywords together (text or pinyin for each): the
 # first is always all text.
 _MAX_COMBINATIONS = 4
+# The shortest text pg_trgm can look up (one trigram): see _trigram_needles().
+TRIGRAM_MIN = 3
+
+
+def reading():
+    """The connection this search reads: a public request's replica, else the
+    primary (portal.routers), as the ORM's queries would. The statements written
+    out here must run on it too, so that a page reads one snapshot."""
+    return connections[router.db_for_read(SearchToken)]
 
 
 class VerifiedBy(Exists):
@@ -219,13 +232,21 @@ def _pinyin_alternatives(folded: str, *, always_verify: bool = False) -> list[Al
 def capped_counts(
     conds: list[Cond], province: str = "", statuses=()
 ) -> tuple[dict[Cond, int], dict[Cond, int]]:
-    """How many rows each gram has, counting no further than SCAN_LIMIT + 1 (enough
-    to know it is broad): one query.
+    """How many agencies have each gram: one query.
 
     Two counts per gram: in the whole index, and within `province` and
-    `statuses` (the same numbers when there are no filters).
+    `statuses` (the same numbers when there are no filters). A whole gram is
+    counted in `SearchGramCount`, exactly: a sum over its (province, status)
+    rows, at most a few hundred however common the gram (资产 in a
+    million-agency directory: ~170 rows, where counting its index entries up
+    to the cap read 3,001). A prefix (one character, initials) has no such
+    rows; its entries in the gram index are counted no further than
+    SCAN_LIMIT + 1, enough to know it is broad.
     """
-    table = connection.ops.quote_name(SearchToken._meta.db_table)
+    connection = reading()
+    quote = connection.ops.quote_name
+    tokens = quote(SearchToken._meta.db_table)
+    tallies = quote(SearchGramCount._meta.db_table)
     narrowed, narrowed_params = "", []
     if province:
         narrowed += " AND province_code = %s"
@@ -238,13 +259,19 @@ def capped_counts(
     parts, params = [], []
     for scope, (extra, extra_params) in enumerate(scopes):
         for index, cond in enumerate(conds):
-            where = "gram >= %s AND gram < %s" if cond.prefix else "gram = %s"
             i = scope * len(conds) + index
-            parts.append(
-                f"SELECT {i} AS i, COUNT(*) AS n FROM "
-                f"(SELECT 1 FROM {table} WHERE {where}{extra} LIMIT {SCAN_LIMIT + 1}) AS c{i}"
-            )
-            params.extend([cond.gram, cond.gram + "\U0010ffff"] if cond.prefix else [cond.gram])
+            if cond.prefix:
+                parts.append(
+                    f"SELECT {i} AS i, COUNT(*) AS n FROM (SELECT 1 FROM {tokens} "
+                    f"WHERE gram >= %s AND gram < %s{extra} LIMIT {SCAN_LIMIT + 1}) AS c{i}"
+                )
+                params.extend([cond.gram, cond.gram + "\U0010ffff"])
+            else:
+                parts.append(
+                    f"SELECT {i} AS i, COALESCE(SUM(n), 0) AS n FROM {tallies} "
+                    f"WHERE gram = %s{extra}"
+                )
+                params.append(cond.gram)
             params.extend(extra_params)
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
@@ -256,6 +283,29 @@ def capped_counts(
     return whole, within
 
 
+def _trigram_needles(alternative: Alternative) -> list[str]:
+    """The texts one name must contain, when PostgreSQL's trigram index can find it.
+
+    On PostgreSQL a GIN index of pg_trgm (migration 0013,
+    index.TRIGRAM_INDEX) answers `folded LIKE '%鑫达资产%'` by intersecting
+    the entries of the text's trigrams (鑫达资, 达资产): the matching names
+    at once, about as many as match. The gram path reads every agency of the
+    rarest bigram (鑫达: ~250 at a million agencies) and checks each against
+    SearchEntry by primary key, which is what the database spent its time on.
+    A trigram needs three characters: two-character keywords, pinyin,
+    initials and the suggestions' `_` patterns stay on the grams (so does
+    SQLite, which has no such index).
+    """
+    if reading().vendor != "postgresql" or not alternative.verify:
+        return []
+    if all(
+        lookup == "folded__contains" and len(needle) >= TRIGRAM_MIN
+        for lookup, needle in alternative.verify
+    ):
+        return [needle for _lookup, needle in alternative.verify]
+    return []
+
+
 def candidate_ids(
     alternative: Alternative, counts: dict[Cond, int], narrow=None, limit: int | None = None
 ):
@@ -265,6 +315,13 @@ def candidate_ids(
     (province, status) before the best `limit` (SCAN_LIMIT) of them are taken.
     """
     limit = SCAN_LIMIT if limit is None else limit
+    if narrow is None and (needles := _trigram_needles(alternative)):
+        # Not broad (at most SCAN_LIMIT agencies have the rarest gram, so at
+        # most that many names match): the names themselves, through the index.
+        entries = SearchEntry.objects.all()
+        for needle in needles:
+            entries = entries.filter(folded__contains=needle)
+        return entries.values("agency_id")
     conds = sorted(alternative.conds, key=lambda cond: (counts.get(cond, 0), cond.prefix))
     driver, others = conds[0], conds[1:]
     queryset = driver.filter(SearchToken.objects.all())
@@ -293,16 +350,74 @@ def _single_gram(alternatives: list[Alternative]) -> str | None:
     return None
 
 
+def _one_phrase(alternative: Alternative) -> bool:
+    """The text of one keyword, three characters or more: 鑫达资产, the commonest
+    query after two characters."""
+    return alternative.tier is None and [lookup for lookup, _ in alternative.verify] == [
+        "folded__contains"
+    ]
+
+
+def _phrase_sql(alternative: Alternative, counts: dict[Cond, int]) -> tuple[str, list]:
+    """The matches of one phrase (`_one_phrase()`) that is not broad, ranked, as one
+    statement written out rather than built with the ORM.
+
+    The same rows as candidate_ids() and rank.text_tier() give, without
+    compiling their expressions on every search (several milliseconds of
+    Python, more than the database took) and with the tier taken from the
+    matching names themselves (MIN over them) rather than a subquery per
+    agency. On PostgreSQL the names come from the trigram index
+    (_trigram_needles()); elsewhere from the rarest gram's agencies, each
+    probed for the other grams before its names are read, as candidate_ids()
+    does.
+    """
+    ((_lookup, phrase),) = alternative.verify
+    quote = reading().ops.quote_name
+    tokens = quote(SearchToken._meta.db_table)
+    entries = quote(SearchEntry._meta.db_table)
+    tier, tier_params = rank.text_tier_sql("e", phrase)
+    select = (
+        f"SELECT t.agency_id, t.province_code, t.status, "
+        f"{rank.ranked_sql(f'MIN({tier})', 't.rank')}"
+    )
+    group = " GROUP BY t.agency_id, t.province_code, t.status, t.rank"
+    if _trigram_needles(alternative):
+        sql = (
+            f"{select} FROM {entries} e JOIN {tokens} t "
+            "ON t.agency_id = e.agency_id AND t.gram = %s WHERE e.folded LIKE %s"
+        )
+        return sql + group, [*tier_params, AGENCY_GRAM, f"%{phrase}%"]
+    conds = sorted(alternative.conds, key=lambda cond: (counts.get(cond, 0), cond.prefix))
+    driver, others = conds[0], conds[1:]
+    if driver.prefix:
+        where, params = "d.gram >= %s AND d.gram < %s", [driver.gram, driver.gram + "\U0010ffff"]
+    else:
+        where, params = "d.gram = %s", [driver.gram]
+    for cond in others:
+        probe = "p.gram >= %s AND p.gram < %s" if cond.prefix else "p.gram = %s"
+        where += f" AND EXISTS (SELECT 1 FROM {tokens} p WHERE p.agency_id = d.agency_id AND "
+        where += f"{probe})"
+        params += [cond.gram, cond.gram + "\U0010ffff"] if cond.prefix else [cond.gram]
+    # CROSS JOIN: SQLite joins in the order written, from the driver's rows.
+    sql = (
+        f"{select} FROM {tokens} d CROSS JOIN {entries} e CROSS JOIN {tokens} t "
+        f"WHERE {where} AND e.agency_id = d.agency_id AND e.folded LIKE %s "
+        "AND t.agency_id = d.agency_id AND t.gram = %s"
+    )
+    return sql + group, [*tier_params, *params, f"%{phrase}%", AGENCY_GRAM]
+
+
 @dataclass(frozen=True)
 class Matches:
     """The agencies matching a query, and how `search_names()` may count them.
 
     `queryset`: SearchToken rows, one per agency, annotated with `search_rank`;
     order with `.order_by("search_rank", "agency_id")`, filter with the
-    queryset's `in_province()` / `with_status()`.
+    queryset's `in_province()` / `with_status()`; None when `sql` gives the
+    rows instead.
     """
 
-    queryset: QuerySet
+    queryset: QuerySet | None
     # The answer is this gram's rows: totals and facets come from SearchGramCount.
     tally_gram: str | None = None
     # Too many candidates to check them all (see SCAN_LIMIT): the province and
@@ -312,6 +427,9 @@ class Matches:
     # Broad even within the filters: only the best SCAN_LIMIT candidates were
     # checked, so what is found is a lower bound.
     partial: bool = False
+    # Instead of `queryset` (see _phrase_sql()): one statement giving the
+    # (agency_id, province_code, status, search_rank) rows, and its parameters.
+    sql: tuple[str, list] | None = None
 
 
 # No match, with the annotation every Matches.queryset has.
@@ -351,6 +469,8 @@ def matching(folded: str, province: str = "", statuses=()) -> Matches:
                 queryset = queryset.with_status(statuses)
             return queryset
 
+    if not broad and len(alternatives) == 1 and _one_phrase(alternatives[0]):
+        return Matches(None, sql=_phrase_sql(alternatives[0], counts))
     subqueries = [candidate_ids(alt, counts, narrow) for alt in alternatives]
     # One IN over a UNION: SQLite plans an OR of several IN lists as a scan.
     union = subqueries[0].union(*subqueries[1:]) if len(subqueries) > 1 else subqueries[0]

@@ -36,6 +36,15 @@ AGENCY_GRAM = ""
 _BATCH = 5000
 GRAM_INDEX = "searchtoken_gram_rank"
 TRADE_INDEX = "tradenamekey_key"
+# PostgreSQL only (migration 0013, which holds the same statement): pg_trgm's
+# GIN index on the folded names, through which agencies.search.candidates finds
+# the names containing a text of three characters or more. Not in
+# SearchEntry.Meta.indexes: SQLite has no such index.
+TRIGRAM_INDEX = "searchentry_folded_trgm"
+TRIGRAM_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} "
+    "ON agencies_searchentry USING gin (folded gin_trgm_ops)"
+)
 _KIND_OF_NAME = {NameKind.FORMER: EntryKind.FORMER, NameKind.ALIAS: EntryKind.ALIAS}
 _LIVE = frozenset(Status.live_values())
 # The order of the values in the rows IndexWriter.add() writes.
@@ -272,6 +281,10 @@ class IndexWriter:
             return
         dbindexes.drop(SearchToken, GRAM_INDEX)
         dbindexes.drop(TradeNameKey, TRADE_INDEX)
+        if connection.vendor == "postgresql":
+            # Each name adds about ten trigrams to the GIN index: built once at
+            # the end, it is one sort instead of a growing pending list.
+            dbindexes.drop_by_name(TRIGRAM_INDEX)
         self.gram_index_dropped = True
 
     def finish(self) -> None:
@@ -279,6 +292,8 @@ class IndexWriter:
         if self.gram_index_dropped:
             dbindexes.create(SearchToken, GRAM_INDEX)
             dbindexes.create(TradeNameKey, TRADE_INDEX)
+            if connection.vendor == "postgresql":
+                dbindexes.create_from_sql(TRIGRAM_INDEX_SQL)
             self.gram_index_dropped = False
         _add_counts(self.counts)
         self.counts = Counter()

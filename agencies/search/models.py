@@ -1,10 +1,12 @@
 """The name-search index: derived rows, kept in step by `agencies.search.index`.
 
-Why not pg_trgm or FTS5: both index trigrams, and neither can answer a one-
-or two-character query (长沙, 催收) from its index; SQLite's FTS5 and
+Why not pg_trgm or FTS5 alone: both index trigrams, and neither can answer a
+one- or two-character query (长沙, 催收) from its index; SQLite's FTS5 and
 PostgreSQL's pg_trgm would also give two different engines with two sets of
 edge cases. Instead every searchable string is cut into *grams* stored in one
-plain B-tree-indexed table, identical on both databases:
+plain B-tree-indexed table, identical on both databases (PostgreSQL adds a
+pg_trgm index on `SearchEntry.folded` for phrases of three characters or
+more, migration 0013: agencies.search.candidates._trigram_needles()):
 
 - every two-character window of the folded name, plus its last character
   (``长沙鑫达`` → 长沙, 沙鑫, 鑫达, 达), so a two-character query is one index

@@ -16,7 +16,7 @@ from portal.paging import CappedPaginator, CountedRows
 from ..enums import Status
 from ..models import Agency, AgencyName, Province
 from . import rank, suggest, textnorm
-from .candidates import Matches, matching
+from .candidates import Matches, matching, reading
 from .models import SearchGramCount
 from .rank import Tier
 
@@ -169,9 +169,14 @@ def _matched(found: Matches, province: str, statuses) -> tuple[list, list[tuple[
     again for the page, halves the cost of a broad query (石家庄 in pinyin at a
     million agencies).
     """
-    rows = found.queryset.order_by().values_list(
-        "agency_id", "province_code", "status", "search_rank"
-    )
+    if found.sql is not None:
+        with reading().cursor() as cursor:
+            cursor.execute(*found.sql)
+            rows = cursor.fetchall()
+    else:
+        rows = found.queryset.order_by().values_list(
+            "agency_id", "province_code", "status", "search_rank"
+        )
     groups: Counter = Counter()
     in_order = []
     for agency_id, code, status, search_rank in rows:

@@ -82,6 +82,30 @@ def text_tier(folded: str):
     return best
 
 
+def text_tier_sql(entry: str, phrase: str) -> tuple[str, list]:
+    """text_tier() of one SearchEntry row, as SQL: `entry` is the row's alias in a
+    query that has already checked that it contains `phrase` (one keyword).
+
+    For the raw statements of agencies.search.candidates (`_phrase_sql()`), which
+    take the best tier with MIN() over an agency's matching rows instead of a
+    subquery per agency. `phrase` is folded text (letters and digits only), so
+    the LIKE pattern has no wildcard it did not mean.
+    """
+    name = str(EntryKind.NAME)
+    sql = (
+        f"CASE WHEN {entry}.kind = %s AND {entry}.folded = %s THEN {int(Tier.EXACT)} "
+        f"WHEN {entry}.kind = %s AND {entry}.folded LIKE %s THEN {int(Tier.PREFIX)} "
+        f"WHEN {entry}.kind = %s THEN {int(Tier.SUBSTRING)} "
+        f"ELSE {int(Tier.OTHER_NAME)} END"
+    )
+    return sql, [name, phrase, name, phrase + "%", name]
+
+
+def ranked_sql(tier_sql: str, rank_column: str) -> str:
+    """ranked() as SQL: `tier_sql` gives a Tier, `rank_column` is an agency row's rank."""
+    return f"({tier_sql}) * {_TIER_UNIT} + {rank_column}"
+
+
 def ranked(tier):
     """The rank expression for per-agency index rows (whose own rank is at Tier.EXACT).
 

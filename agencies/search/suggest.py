@@ -24,11 +24,10 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import islice, pairwise, product
 
-from django.db import connection
 from django.db.models import IntegerField, Value
 
 from . import textnorm
-from .candidates import Alternative, Cond, candidate_ids, capped_counts, text_conds
+from .candidates import Alternative, Cond, candidate_ids, capped_counts, reading, text_conds
 from .index import pinyin_gram
 from .models import SearchEntry
 
@@ -156,7 +155,7 @@ def _names(patterns: list[_Pattern], counts: dict) -> list[tuple[int, str, str]]
         sql, sql_params = rows.query.sql_with_params()
         parts.append(f"SELECT * FROM ({sql}) AS s{i}")
         params.extend(sql_params)
-    with connection.cursor() as cursor:
+    with reading().cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         return cursor.fetchall()
 
