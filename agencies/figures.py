@@ -14,13 +14,13 @@ source bypasses both; nothing in the code does that, and `manage.py
 refresh_figures` recounts if anything ever does.
 """
 
-import contextlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F
 from django.db.models.signals import post_delete, post_save, pre_save
+
+from portal.caching import kept
 
 from .enums import Status
 from .models import (
@@ -217,19 +217,12 @@ def has_sample_data(version: int | None = None) -> bool:
     data version the request already read (portal.caching), the answer is kept
     in the shared cache until the data changes, so most pages ask no query.
     """
-    key = f"portal:has-sample:{version}"
-    if version is not None:
-        try:
-            found = cache.get(key)
-        except Exception:  # the shared cache down: ask the database
-            found = None
-        if found is not None:
-            return found
-    found = AgencyTally.objects.filter(is_sample=True, n__gt=0).exists()
-    if version is not None:
-        with contextlib.suppress(Exception):  # the shared cache down: asked again next time
-            cache.set(key, found, SAMPLE_DATA_TIMEOUT)
-    return found
+    return kept(
+        "portal:has-sample",
+        version,
+        AgencyTally.objects.filter(is_sample=True, n__gt=0).exists,
+        SAMPLE_DATA_TIMEOUT,
+    )
 
 
 def largest_sources(limit: int) -> list[dict]:

@@ -1,7 +1,3 @@
-from contextlib import suppress
-
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Max
 from django.http import Http404
 from django.template.loader import render_to_string
@@ -11,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, TemplateView
 
 from portal import release
+from portal.caching import kept
 from portal.paging import CappedPaginator, CountedRows, ForgivingPageMixin
 
 from . import figures
@@ -60,28 +57,23 @@ def _province_grid(request) -> str:
     release). Kept whether or not the page cache is on: that one keeps whole
     answers per URL, this only a part every first view of the page shares.
     """
+    key = f"home-provinces:{release.current()}:{translation.get_language()}"
     version = getattr(request, "data_version", None)
-    key = f"home-provinces:{version}:{release.current()}:{translation.get_language()}"
-    if version is not None:
-        try:
-            kept = cache.get(key)
-        except Exception:  # the cache is down: render, as every page does then
-            kept = None
-        if kept is not None:
-            return mark_safe(kept)  # our own template's output, as rendered
+    return mark_safe(kept(key, version, _render_province_grid))  # our own template's output
+
+
+def _render_province_grid() -> str:
     provinces = list(Province.objects.with_agency_counts().order_by("code"))
     place = {code: index for index, code in enumerate(MAP_ORDER)}
-    html = render_to_string(
-        "agencies/_province_grid.html",
-        {
-            "provinces": sorted(provinces, key=lambda p: place.get(p.code, len(place))),
-            "total": sum(province.agency_count for province in provinces),
-        },
+    return str(
+        render_to_string(
+            "agencies/_province_grid.html",
+            {
+                "provinces": sorted(provinces, key=lambda p: place.get(p.code, len(place))),
+                "total": sum(province.agency_count for province in provinces),
+            },
+        )
     )
-    if version is not None:
-        with suppress(Exception):  # a cache that is down only costs speed
-            cache.set(key, str(html), settings.PORTAL_PAGE_CACHE_SECONDS)
-    return html
 
 
 class ProvinceListView(ListView):
@@ -100,24 +92,15 @@ def _province_with_figures(request, slug: str):
     cache (the city facets are sorted in pinyin order, which costs with many
     cities). Nothing is kept for a slug that is not a province.
     """
-    version = getattr(request, "data_version", None)
-    key = f"province-page:{version}:{slug}"
-    if version is not None:
-        try:
-            kept = cache.get(key)
-        except Exception:  # the cache is down: read, as every page does then
-            kept = None
-        if kept is not None:
-            return kept
-    province = Province.objects.filter(slug=slug).first()
-    if province is None:
-        return None
-    tallies = figures.ProvinceFigures.of(province)
-    found = (province, tallies, tallies.by_city(CITY_FACETS))
-    if version is not None:
-        with suppress(Exception):  # a cache that is down only costs speed
-            cache.set(key, found, settings.PORTAL_PAGE_CACHE_SECONDS)
-    return found
+
+    def read():
+        province = Province.objects.filter(slug=slug).first()
+        if province is None:
+            return None
+        tallies = figures.ProvinceFigures.of(province)
+        return (province, tallies, tallies.by_city(CITY_FACETS))
+
+    return kept(f"province-page:{slug}", getattr(request, "data_version", None), read)
 
 
 class ProvinceDetailView(ForgivingPageMixin, ListView):

@@ -26,6 +26,7 @@ The cache is an optimisation: if it does not answer, pages are rendered.
 import gzip
 import hashlib
 import logging
+from contextlib import suppress
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -101,6 +102,30 @@ def _cache_get(key: str):
     except Exception:  # Redis down or refusing: render instead
         logger.warning("Page cache unavailable; rendering.")
         return None
+
+
+def kept(key: str, version: int | None, build, timeout: int | None = None):
+    """`build()`, kept in the shared cache per data version: what every request
+    of a page shares until an import changes the data (the home page's tiles, a
+    province's tallies, whether there is sample data).
+
+    `version` is the request's data version (this middleware sets it); without
+    one nothing is kept. A cache that is down only costs the build. `build()`
+    returning None (nothing found) is not kept.
+    """
+    if version is None:
+        return build()
+    key = f"{key}:v{version}"
+    try:
+        found = cache.get(key)
+    except Exception:  # the cache is down: build, as every page does then
+        found = None
+    if found is None:
+        found = build()
+        if found is not None:
+            with suppress(Exception):  # a cache that is down only costs speed
+                cache.set(key, found, timeout or settings.PORTAL_PAGE_CACHE_SECONDS)
+    return found
 
 
 def _cache_set(key: str, value) -> None:
