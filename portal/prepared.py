@@ -68,6 +68,10 @@ class Prepared:
         self._compiled: dict[str, _Compiled] = {}
 
     def __call__(self, value) -> list:
+        return self._run(self.compiled(), value)
+
+    def compiled(self) -> _Compiled:
+        """The compiled query a call runs: for the connection reads now go to."""
         if self.model is None:
             self.model = self.build(self.marker).model
         # Where the queryset itself would read (a replica, within a request).
@@ -78,7 +82,7 @@ class Prepared:
         if compiled is None or compiled.connection is not connections[alias]:
             queryset = self.build(self.marker).using(alias)
             compiled = self._compiled[alias] = self._compile(queryset, alias)
-        return self._run(compiled, value)
+        return compiled
 
     def _compile(self, queryset: QuerySet, alias: str) -> _Compiled:
         compiler = queryset.query.get_compiler(using=alias)
@@ -92,11 +96,15 @@ class Prepared:
         return _Compiled(connections[alias], queryset, compiler, sql, tuple(params), positions)
 
     @staticmethod
-    def _run(compiled: _Compiled, value) -> list:
+    def _params(compiled: _Compiled, value) -> list:
         params = list(compiled.params)
         for position in compiled.positions:
             params[position] = value
-        sql, params = compiled.sql, tuple(params)
+        return params
+
+    @staticmethod
+    def _run(compiled: _Compiled, value) -> list:
+        sql, params = compiled.sql, tuple(Prepared._params(compiled, value))
         # A copy of the compiled compiler that answers with the stored SQL;
         # everything else (execution, converters, instances) is Django's.
         compiler = copy.copy(compiled.compiler)
@@ -141,24 +149,6 @@ class PreparedRows(Prepared):
         columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
         rows.converters = compiler.get_converters(columns)
         return rows
-
-    def compiled(self) -> _CompiledRows:
-        """The compiled query __call__ runs: for the connection reads now go to."""
-        if self.model is None:
-            self.model = self.build(self.marker).model
-        alias = router.db_for_read(self.model)
-        compiled = self._compiled.get(alias)
-        if compiled is None or compiled.connection is not connections[alias]:
-            queryset = self.build(self.marker).using(alias)
-            compiled = self._compiled[alias] = self._compile(queryset, alias)
-        return compiled
-
-    @staticmethod
-    def _params(compiled: _Compiled, value) -> list:
-        params = list(compiled.params)
-        for position in compiled.positions:
-            params[position] = value
-        return params
 
     @staticmethod
     def _converted(compiled: _CompiledRows, rows) -> list:
