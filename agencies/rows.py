@@ -6,6 +6,10 @@ was most of those pages' time (issue 22). These read the columns the row
 template (agencies/_agency_row.html) shows and nothing else.
 """
 
+import datetime
+from dataclasses import dataclass
+from typing import ClassVar
+
 from portal.links import reverse_one
 from portal.prepared import PreparedRows
 
@@ -13,23 +17,23 @@ from .enums import Status
 from .models import AgencyPhone, Province
 
 
+@dataclass(slots=True)
 class ListedAgency:
     """One row of a province's list, read with values_list(): what
     agencies/_agency_row.html shows of an Agency, without building an Agency
     and its Province for each of the 25 rows (three quarters of the list's
     reading time, issue 22). The province is the page's own."""
 
-    FIELDS = ("uscc", "name", "city", "status", "is_sample", "established_on")
-    __slots__ = ("province", *FIELDS)
-
-    def __init__(self, province, uscc, name, city, status, is_sample, established_on):
-        self.province = province
-        self.uscc = uscc
-        self.name = name
-        self.city = city
-        self.status = status
-        self.is_sample = is_sample
-        self.established_on = established_on
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "uscc", "name", "city", "status", "is_sample", "established_on",
+    )  # fmt: skip
+    province: Province
+    uscc: str
+    name: str
+    city: str
+    status: str
+    is_sample: bool
+    established_on: datetime.date | None
 
     def get_absolute_url(self) -> str:
         return reverse_one("agencies:agency-detail", "uscc", self.uscc)
@@ -39,19 +43,17 @@ class ListedAgency:
         return self.status in Status.live_values()
 
 
+@dataclass(slots=True)
 class NumberLink:
     """An agency behind a number and the evidence for it (an AgencyPhone), as the
     number page shows them: `agency` a ListedAgency, the rest the link's own."""
 
-    __slots__ = ("agency", "label", "number_as_reported", "reported_on", "source", "source_url")
-
-    def __init__(self, agency, number_as_reported, label, source, source_url, reported_on):
-        self.agency = agency
-        self.number_as_reported = number_as_reported
-        self.label = label
-        self.source = source
-        self.source_url = source_url
-        self.reported_on = reported_on
+    agency: ListedAgency
+    number_as_reported: str
+    label: str
+    source: str
+    source_url: str
+    reported_on: datetime.date | None
 
 
 # AgencyPhone.objects.for_number() as rows, compiled once (portal.prepared):
