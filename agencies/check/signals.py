@@ -280,9 +280,11 @@ def _alternation(name: str, items) -> str:
     return "(?:" + "|".join(branches) + ")"
 
 
-def _tree(words: list[str]) -> str:
-    """One regex for plain words, sharing their first characters: longer words
-    are tried before the shorter words they start with."""
+def _tree(words: list[str], escape=lambda text: text) -> str:
+    """One regex for the words, sharing their first characters: longer words are
+    tried before the shorter words they start with. Plain words go in as they
+    are; pass `escape=re.escape` for words that may hold regex characters (a
+    space, a dot)."""
     heads: dict[str, list[str]] = {}
     for word in dict.fromkeys(words):
         heads.setdefault(word[0], []).append(word[1:])
@@ -290,11 +292,10 @@ def _tree(words: list[str]) -> str:
     for head, tails in heads.items():
         longer = [tail for tail in tails if tail]
         if not longer:
-            branches.append(head)
+            branches.append(escape(head))
             continue
-        rest = _tree(longer)
         optional = "?" if len(longer) < len(tails) else ""
-        branches.append(f"{head}(?:{rest}){optional}")
+        branches.append(f"{escape(head)}(?:{_tree(longer, escape)}){optional}")
     return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
@@ -454,26 +455,10 @@ def _spelling_pattern(spellings: tuple[tuple[str, str], ...]) -> re.Pattern:
     other = [typed for typed, _ in spellings if not typed.isascii()]
     branches = []
     if latin:
-        branches.append(f"(?<![a-z0-9_./@]){_literal_tree(latin)}(?![a-z0-9_])")
+        branches.append(f"(?<![a-z0-9_./@]){_tree(latin, re.escape)}(?![a-z0-9_])")
     if other:
-        branches.append(_literal_tree(other))
+        branches.append(_tree(other, re.escape))
     return re.compile("|".join(branches))
-
-
-def _literal_tree(words: list[str]) -> str:
-    """Like _tree, for words that may hold regex characters (a space, a dot)."""
-    heads: dict[str, list[str]] = {}
-    for word in dict.fromkeys(words):
-        heads.setdefault(word[0], []).append(word[1:])
-    branches = []
-    for head, tails in heads.items():
-        longer = [tail for tail in tails if tail]
-        if not longer:
-            branches.append(re.escape(head))
-            continue
-        optional = "?" if len(longer) < len(tails) else ""
-        branches.append(f"{re.escape(head)}(?:{_literal_tree(longer)}){optional}")
-    return "(?:" + "|".join(branches) + ")"
 
 
 @dataclass(frozen=True)
