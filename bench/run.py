@@ -511,13 +511,18 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--reuse", action="store_true", help="keep the database, skip import")
+    parser.add_argument(
+        "--db-name",
+        default="bench",
+        help="database to use (benchhttp: the one bench/http_load.py imported, with --reuse)",
+    )
     args = parser.parse_args(argv)
 
     if args.api:
         # As in production: debug on would log every query and slow the API figures.
         os.environ.update(BENCH_SERVER_ENV)
         os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
-    setup_django(args.db, args.reuse)
+    setup_django(args.db, args.reuse, args.db_name)
     result = {"db": args.db, "agencies": args.agencies, "cpus": os.cpu_count()}
     if not args.reuse:
         print(f"importing {args.agencies:,} agencies into {args.db} …", flush=True)

@@ -17,33 +17,14 @@ only the entries whose whole name occurs in the text.
 import unicodedata
 from dataclasses import dataclass
 
-from django.db.models import CharField, F, Func, Value
-from django.db.models.functions import StrIndex
-
-from ..search.models import SearchEntry
+from ..search.models import NAME_HEAD, SearchEntry
 from ..search.textnorm import COMPANY_FORMS, TRAILING_FORMS, simplified
 
-HEAD = 4  # characters: the indexed prefix of each folded name (SearchEntry.Meta)
+HEAD = NAME_HEAD  # characters: the indexed prefix of each folded name (SearchEntry.Meta)
 _FORMS = (*COMPANY_FORMS, *TRAILING_FORMS)  # longest first
 _LONGEST_FORM = max(map(len, _FORMS))
 # Windows looked up at most (a 5,000-character text has fewer distinct ones).
 MAX_WINDOWS = 5000
-
-
-class NameHead(Func):
-    """The expression of the `searchentry_head` index, written as the index is.
-
-    Not Substr(): that sends 1 and 4 as query parameters, and SQLite uses an
-    expression index only for an expression identical to it, literals
-    included. PostgreSQL spells Substr() SUBSTRING.
-    """
-
-    template = f"SUBSTR(%(expressions)s, 1, {HEAD})"
-    output_field = CharField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = f"SUBSTRING(%(expressions)s, 1, {HEAD})"
-        return self.as_sql(compiler, connection, template=template, **extra)
 
 
 @dataclass(frozen=True)
@@ -93,13 +74,7 @@ def find(text: str | FoldedText) -> list[NameHit]:
     windows = folded.windows()[:MAX_WINDOWS]
     if not windows:
         return []
-    rows = (
-        SearchEntry.objects.alias(head=NameHead("folded"))
-        .filter(head__in=windows)
-        .annotate(at=StrIndex(Value(folded.folded), F("folded")))
-        .filter(at__gt=0)
-        .values_list("agency_id", "kind", "folded")
-    )
+    rows = SearchEntry.objects.occurring_in(folded.folded, windows)
     hits = []
     for agency_id, kind, name in rows:
         for start in _occurrences(folded.folded, name):

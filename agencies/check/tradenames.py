@@ -33,9 +33,6 @@ per word, at most SHOWN agencies of each returned, with how many there are.
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from django.db.models import Case, Count, F, Value, When, Window
-from django.db.models.functions import RowNumber
-
 from ..search import tradename
 from ..search.models import TradeNameKey
 from ..search.textnorm import COMPANY_FORMS, TRAILING_FORMS
@@ -213,7 +210,9 @@ def find(folded: FoldedText, names: list[NameHit], known: set[int]) -> Found:
     if not words:
         return Found()
     by_key: dict[tuple[str, int], tuple[list[int], int]] = {}
-    for key, length, agency_id, count in _lookup(list(words), known):
+    for key, length, agency_id, count in TradeNameKey.objects.first_of_each(
+        list(words), known, SHOWN
+    ):
         by_key.setdefault((key, length), ([], count))[0].append(agency_id)
     mentions = []
     for (key, length), (agency_ids, count) in by_key.items():
@@ -221,26 +220,6 @@ def find(folded: FoldedText, names: list[NameHit], known: set[int]) -> Found:
             if _stands(text, word, length):
                 mentions.append((word, key, length, agency_ids, count))
     return _resolve(folded, _outermost(mentions, names, text.text), known)
-
-
-def _lookup(keys: list[str], known: set[int]):
-    """(key, place length, agency id, agencies with that key) for the first SHOWN
-    agencies of each key the directory has (the known ones first): one query."""
-    partition = [F("key"), F("place_length")]
-    order = [F("agency_id").asc()]
-    if known:
-        first = Case(When(agency_id__in=known, then=Value(0)), default=Value(1))
-        order.insert(0, first.asc())
-    return (
-        TradeNameKey.objects.filter(key__in=keys)
-        .annotate(
-            count=Window(Count("*"), partition_by=partition),
-            nth=Window(RowNumber(), partition_by=partition, order_by=order),
-        )
-        .filter(nth__lte=SHOWN)
-        .values_list("key", "place_length", "agency_id", "count")
-        .order_by()
-    )
 
 
 def _stands(text: _Text, word: _Word, place_length: int) -> bool:
