@@ -4,9 +4,15 @@ import datetime
 import re
 
 from django import template
+from django.template.base import TextNode, TokenType, Variable
+from django.template.defaulttags import CommentNode, LoadNode, URLNode
+from django.templatetags.i18n import BlockTranslateNode, TranslateNode
+from django.templatetags.static import StaticNode
+from django.urls import get_script_prefix
 from django.utils import formats, timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from portal.i18n import DATA_LANG, is_chinese_page, localized_text
 
@@ -104,3 +110,71 @@ def term(label, word):
     if not word or is_chinese_page() or str(label) == str(word):
         return label
     return format_html('{} <span lang="{}">{}</span>', label, DATA_LANG, word)
+
+
+class OnceNode(template.Node):
+    """What `{% once %}` holds, rendered once per language in each process."""
+
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+        self.rendered: dict[tuple[str, str], str] = {}
+
+    def render(self, context):
+        key = (get_language(), get_script_prefix())
+        found = self.rendered.get(key)
+        if found is None:
+            found = self.rendered[key] = self.nodelist.render(context)
+        return found
+
+
+# What a `{% once %}` block may hold: text, and tags whose output depends on the
+# active language (and the URL prefix) alone, given constant arguments.
+def _constant(node) -> bool:
+    if isinstance(node, (TextNode, CommentNode, LoadNode)):
+        return True
+    if isinstance(node, TranslateNode):
+        return node.asvar is None and _literal(node.filter_expression)
+    if isinstance(node, BlockTranslateNode):
+        return (
+            node.asvar is None
+            and not node.extra_context
+            and node.counter is None
+            and all(token.token_type == TokenType.TEXT for token in node.singular)
+        )
+    if isinstance(node, URLNode):
+        arguments = [node.view_name, *node.args, *node.kwargs.values()]
+        return not node.asvar and all(map(_literal, arguments))
+    if isinstance(node, StaticNode):
+        return node.varname is None and _literal(node.path)
+    return False
+
+
+def _literal(expression) -> bool:
+    """A FilterExpression that is a constant: a quoted string (resolved when the
+    template was parsed) or a number, with no filter."""
+    var = expression.var
+    constant = isinstance(var, str) or (isinstance(var, Variable) and var.literal is not None)
+    return constant and not expression.filters
+
+
+@register.tag
+def once(parser, token):
+    """``{% once %}…{% endonce %}``: markup that is the same on every page in a
+    language — the footer, the navigation, fixed advice — rendered the first
+    time and then served from memory (issue 22: a page's sixty-odd translation
+    tags were most of its rendering).
+
+    Only text, `translate` / `blocktranslate` without variables, and `url` /
+    `static` with constant arguments may stand inside; anything else (a
+    variable, a filter, an `if`) is a TemplateSyntaxError when the template
+    is loaded, so a block can never show one visitor's page to another.
+    """
+    nodelist = parser.parse(("endonce",))
+    parser.delete_first_token()
+    for node in nodelist:
+        if not _constant(node):
+            raise template.TemplateSyntaxError(
+                f"{{% once %}} may hold only text, translations and constant url/static "
+                f"tags; found {type(node).__name__}: {node.token.contents if node.token else ''}"
+            )
+    return OnceNode(nodelist)
