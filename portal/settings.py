@@ -150,6 +150,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL: parameters bound by the server, and a statement run a second time
+# on a connection is prepared there, so later runs skip parsing and planning.
+# The pages run the same few statements with new values again and again on
+# connections kept for DATABASE_CONN_MAX_AGE; on the benchmark's two cores the
+# server's share of a page is CPU the app servers wait for (docs/benchmarks.md).
+# Off behind a transaction pooler that cannot keep prepared statements
+# (PgBouncer before 1.21, or without max_prepared_statements): docs/deploy.md.
+_PREPARED = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+_POSTGRES_OPTIONS = {"server_side_binding": True, "prepare_threshold": 1} if _PREPARED else {}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(_POSTGRES_OPTIONS)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dev server read while an import writes; a busy timeout
     # turns short lock waits into waits instead of "database is locked".
@@ -173,6 +184,7 @@ for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS", ""), start=1):
     # One snapshot per public request (portal.routers): the data version and
     # the page's data come from the same moment of the replica's replay.
     _replica.setdefault("OPTIONS", {})["isolation_level"] = IsolationLevel.REPEATABLE_READ
+    _replica["OPTIONS"].update(_POSTGRES_OPTIONS)
     # Under test a replica mirrors default: no test database is created on a
     # read-only server, and the alias points at the primary's test database,
     # which streaming replication brings to the replica.
