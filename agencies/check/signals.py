@@ -8,8 +8,10 @@ articles cite) and regexes. Here they are only loaded, checked and applied:
 
 - the message is folded for reading (`fold`): NFKC, Traditional → Simplified,
   no spaces, no comma inside a number (3,000), and the spellings of
-  `spellings:` (zhua → 抓, 坐劳 → 坐牢) put right — every folded character
-  remembers where it stands in the text;
+  `spellings:` (zhua → 抓, 坐劳 → 坐牢) put right, a character put between the
+  characters of a word to hide it (上*门) left out, and a sentence wrapped at a
+  fixed width joined again — every folded character remembers where it stands
+  in the text;
 - it is cut into sentences at 。！？!?；; and line breaks, and each sentence
   into clauses at commas and at the conjunctions that turn a sentence
   round (但是, 否则, 不然 …), so that a negation or an exception applies to
@@ -393,11 +395,48 @@ def fold(text: str) -> Folded:
     spellings = rules().spellings
     if spellings:
         converted, places = _spelled(converted, places, spellings)
+    if _BROKEN.search(converted):
+        converted, places = _mended(converted, places)
     if latin:
         kept = [i for i, char in enumerate(converted) if char != " "]
         converted = "".join(converted[i] for i in kept)
         places = [places[i] for i in kept]
     return Folded(converted, tuple(places))
+
+
+# A character put between the characters of a word to hide it from filters
+# ("上*门", "爆-通-讯-录"), and a line broken inside a sentence (a letter or an
+# SMS wrapped at a fixed width: "请在今\n天16:00前").
+_HAN = "\u4e00-\u9fff"
+_BROKEN = re.compile(f"(?<=[{_HAN}])[-*_~·•.](?=[{_HAN}])|(?<=[{_HAN}0-9])\n(?=[{_HAN}])")
+_WRAPPED_LINE = 12  # a line at least this long, not ended by punctuation, wrapped
+_PROSE = re.compile("[,。、;]")  # running text, not a heading (NFKC: ，→,)
+_HEADER = re.compile(r"[^\n:]{0,10}:")  # the next line starts with "name:" or "10:12:"
+
+
+def _mended(converted: str, places) -> tuple[str, list]:
+    """Hiding characters dropped, and the line breaks of a wrapped sentence:
+    a break after a long line of running text (it has a comma or a full stop
+    in it, a heading has none) that does not end with punctuation, before a
+    line that goes on with a Han character (not a chat's "name: …")."""
+    drop = set()
+    for found in _BROKEN.finditer(converted):
+        at = found.start()
+        if converted[at] != "\n":
+            drop.add(at)
+            continue
+        line_start = converted.rfind("\n", 0, at) + 1
+        line = converted[line_start:at]
+        if (
+            len(line) >= _WRAPPED_LINE
+            and _PROSE.search(line)
+            and not _HEADER.match(converted, at + 1)
+        ):
+            drop.add(at)
+    if not drop:
+        return converted, places
+    kept = [i for i in range(len(converted)) if i not in drop]
+    return "".join(converted[i] for i in kept), [places[i] for i in kept]
 
 
 def _is_latin(char: str) -> bool:

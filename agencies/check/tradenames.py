@@ -9,10 +9,10 @@ it stands as a name:
 - it ends where a word ends: at the end of the text or a punctuation mark, or
   before what follows a company's name — an industry word (资产, 咨询), a
   company form, a role (法务, 催收, 客服, 的法务), or what someone of it does
-  (的人说, 又打来, 打来的, 是秦润的。); after a place also before 的 or 了
-  (岳阳鼎盛的…, 转给常德恒信了);
+  (的人说, 又打来, 打来的, 由渝信达接手, 划给蓉信名下, 是秦润的。, 秦润的小王);
+  after a place also before 的 or 了 (岳阳鼎盛的…, 转给常德恒信了);
 - a trade name without a place also begins where a word begins: at the start,
-  after a punctuation mark, or after 是, 来自, 受, 自称… So 正和 in 真正和 and 恒信
+  after a punctuation mark, or after 是, 来自, 受, 自称, 移交… So 正和 in 真正和 and 恒信
   in 永恒信念 name no one, nor 鼎盛 in 那是鼎盛的时候, nor 鼎盛 in 北京鼎盛 when the
   only 鼎盛 in the directory is in 岳阳;
 - a trade name (or place and trade name) names an agency only when no other
@@ -47,21 +47,22 @@ MAX_WORDS = 6000
 ROLES = (
     "法务", "法务部", "催收", "催收部", "催收员", "客服", "专员", "工作人员", "员工", "同事",
     "经理", "主管", "律师", "律所", "调解员", "调解中心", "外访", "贷后", "委外", "团队", "部门",
-    "总部", "分公司", "公司", "集团", "提醒", "通知", "温馨提示", "委托", "致电", "来电",
+    "总部", "分公司", "公司", "集团", "提醒", "通知", "温馨提示", "委托", "致电", "来电", "协商",
 )  # fmt: skip
 # What someone of a company does, said right after its name or after 的: 博远的又
 # 打来了, 金诚打来的, 宁泰的人说…; a break after 的 counts too (是秦润的。).
 ACTS = (
     "打", "来", "发", "给", "让", "派", "说", "称", "要", "找", "催", "又", "再", "也", "还", "都",
-    "会", "将", "一直", "天天", "每天", "已经", "上门",
+    "会", "将", "一直", "天天", "每天", "已经", "上门", "接手", "接管", "名下",
 )  # fmt: skip
-PEOPLE = ("人", "男的", "女的", "那个", "这个", "那边", "这边", "谁")
+# 小: 秦润的小王 (a colleague called by a nickname).
+PEOPLE = ("人", "男的", "女的", "那个", "这个", "那边", "这边", "谁", "小")
 # After a place and a trade name, anything after 的, and these: 转给常德恒信了.
 AFTER_PLACE = ("的", "了", "已", "在", "和", "与", "跟")
 # Before a trade name alone: 我是鼎盛的…, 来自鼎盛…, 受鼎盛委托, 自称正和的.
 BEFORE = (
     "是", "自", "受", "由", "被", "向", "给", "找", "和", "与", "跟", "及", "代表", "委托", "联系",
-    "称",
+    "称", "移交", "转交",
 )  # fmt: skip
 
 _ENDINGS = frozenset((*ROLES, *tradename.INDUSTRY_WORDS, *COMPANY_FORMS, *TRAILING_FORMS, "有限"))
