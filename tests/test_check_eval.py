@@ -14,15 +14,15 @@ from agencies.check import evaluation, reading
 
 pytestmark = pytest.mark.django_db
 
-# Reached on 2026-12-07, after the sixth tuning round (held-out 92.7 % / 87.9 %,
-# fresh 89.9 % / 78.4 %, unseen 88.5 % / 78.5 %). That round traded a little
+# Reached on 2026-12-07, after the seventh tuning round (held-out 92.8 % / 88.7 %,
+# fresh 90.0 % / 79.2 %, unseen 88.5 % / 78.5 %). The sixth round traded a little
 # precision on the judged sets for recall (fresh: 5 more claims found, 1 more
 # false one; unseen: 4 more, 2 more false), so the precision floors of fresh and
-# unseen went down a point while their recall floors went up 4 and 2; the F1
-# floor holds the balance: a change may not buy one at the other's cost.
+# unseen went down a point then; the F1 floor holds the balance: a change may
+# not buy one at the other's cost.
 FLOORS = {
-    "heldout": {"precision": 0.92, "recall": 0.87, "f1": 0.90, "violations_on_clean": 1},
-    "fresh": {"precision": 0.89, "recall": 0.78, "f1": 0.83, "violations_on_clean": 2},
+    "heldout": {"precision": 0.92, "recall": 0.88, "f1": 0.90, "violations_on_clean": 1},
+    "fresh": {"precision": 0.89, "recall": 0.79, "f1": 0.84, "violations_on_clean": 2},
     # Written after the fifth tuning round, read once by its rules (89.2 % / 76.6 %).
     "unseen": {"precision": 0.88, "recall": 0.78, "f1": 0.83, "violations_on_clean": 4},
 }
