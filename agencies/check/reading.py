@@ -113,26 +113,27 @@ def read(text: str, called_at: datetime.time | None = None) -> Reading:
             found.matched.setdefault(how, matched)
         return found
 
-    if numbers:
-        links = AgencyPhone.objects.filter(phone__key__in=[n.key for n in numbers]).select_related(
-            "agency__province", "phone"
-        )
-        by_key = {number.key: found for number, found in zip(numbers, found_phones, strict=True)}
-        for link in links.order_by("agency__uscc"):
-            note(link.agency, "phone")
-            by_key[link.phone.key].agencies.append(link.agency.uscc)
-
+    # Which agencies use the numbers, as ids: their records are read below with
+    # everything else the text leads to, in one query.
+    by_number = AgencyPhone.objects.agency_ids_for([n.key for n in numbers]) if numbers else []
     folded = names.FoldedText(text)
     hits = names.find(folded)
-    known = {*by_agency, *(hit.agency_id for hit in hits)}
+    known = {*(agency_id for _key, agency_id in by_number), *(hit.agency_id for hit in hits)}
     short = tradenames.find(folded, hits, known)
     wanted_codes = {c.expected or c.code for c in codes if c.valid or c.expected}
     candidates: list[SharedName] = []
-    if hits or short.hits or short.shared or wanted_codes:
-        ids = [hit.agency_id for hit in hits] + short.agency_ids
+    if by_number or hits or short.hits or short.shared or wanted_codes:
+        ids = [agency_id for _key, agency_id in by_number]
+        ids += [hit.agency_id for hit in hits] + short.agency_ids
         rows = Agency.objects.for_listing().filter(Q(id__in=ids) | Q(uscc__in=wanted_codes))
         by_id = {agency.id: agency for agency in rows}
         by_code = {agency.uscc: agency for agency in rows}
+        # The numbers' agencies first, in credit-code order (the same on every database).
+        by_key = {number.key: found for number, found in zip(numbers, found_phones, strict=True)}
+        linked = [(by_id[agency_id], key) for key, agency_id in by_number if agency_id in by_id]
+        for agency, key in sorted(linked, key=lambda pair: (pair[0].uscc, pair[1])):
+            note(agency, "phone")
+            by_key[key].agencies.append(agency.uscc)
         for code in codes:
             agency = by_code.get(code.expected or code.code)
             if agency is None:
