@@ -217,10 +217,12 @@ def has_sample_data(version: int | None = None) -> bool:
     data version the request already read (portal.caching), the answer is kept
     in the shared cache until the data changes, so most pages ask no query.
     """
+    # A function, not the bound `exists` of a queryset: building the queryset
+    # (its filter) cost more than the cache read that usually answers.
     return kept(
         "portal:has-sample",
         version,
-        AgencyTally.objects.filter(is_sample=True, n__gt=0).exists,
+        lambda: AgencyTally.objects.filter(is_sample=True, n__gt=0).exists(),
         SAMPLE_DATA_TIMEOUT,
     )
 

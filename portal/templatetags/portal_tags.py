@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from functools import lru_cache
 
 from django import template
 from django.template.base import TextNode, TokenType, Variable
@@ -41,7 +42,16 @@ def day(value):
             return value
     if isinstance(value, datetime.datetime):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    shown = formats.date_format(value, "DATE_FORMAT")
+    return _day(value, get_language())
+
+
+# A number page shows a date on each of its rows, and Django's date formatting
+# (the language's format looked up each time) was a tenth of the page's
+# rendering; the same few thousand dates recur, so each is formatted once per
+# language.
+@lru_cache(maxsize=8192)
+def _day(value: datetime.date, language: str):
+    shown = formats.date_format(value, "DATE_FORMAT")  # in `language`, the active one
     return format_html('<time datetime="{}">{}</time>', value.isoformat(), shown)
 
 
