@@ -216,7 +216,12 @@ class Agency(models.Model):
             models.Index(
                 fields=["province", "status", "name_sort", "uscc"], name="agency_province_status"
             ),
-            models.Index(fields=["province", "established_on"], name="agency_province_established"),
+            # The province page sorted by founding date, either way: the whole ORDER BY
+            # (uscc breaks ties), so a page is read off the index, forwards or
+            # backwards, instead of sorting the province.
+            models.Index(
+                fields=["province", "established_on", "uscc"], name="agency_province_established"
+            ),
             # Home page "recently updated": the whole ORDER BY, so the first ten
             # rows are read off the index (with updated_at alone SQLite sorted
             # the table to break ties by uscc).
