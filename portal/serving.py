@@ -12,6 +12,7 @@ cannot read the path, which is where the language is.
 """
 
 import io
+import logging
 import sys
 
 from gunicorn.http.errors import LimitRequestLine
@@ -69,12 +70,19 @@ def render_too_long(app) -> bytes:
     def start_response(status, headers, exc_info=None):
         started["status"], started["headers"] = status, headers
 
-    result = app(environ, start_response)
+    # Not a visitor's request: unsilenced, Django logs it as one ("Request-URI
+    # Too Long: /") each time a worker starts, which reads like an attack.
+    request_log = logging.getLogger("django.request")
+    was_disabled, request_log.disabled = request_log.disabled, True
     try:
-        body = b"".join(result)
+        result = app(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
     finally:
-        if hasattr(result, "close"):
-            result.close()
+        request_log.disabled = was_disabled
     if not started["status"].startswith("414"):
         raise RuntimeError(f"the application answered {started['status']}, not 414")
     lines = [f"HTTP/1.1 {started['status']}"]

@@ -34,6 +34,32 @@ def longest_search(prefix: str = "/zh-hant/search/") -> str:
     return f"{prefix}?q={q}&province=43&status={status}&page=999"
 
 
+def test_the_workers_414_page_is_rendered_without_logging_a_visitor(tmp_path):
+    """Each gunicorn worker renders its 414 page when it starts; that is not a
+    request anyone made, and the log must not say it was. Run as a worker does,
+    in a process of its own with the project's logging (the test run's logging
+    is pytest's)."""
+    script = (
+        "from django.core.wsgi import get_wsgi_application\n"
+        "from portal.serving import render_too_long\n"
+        "print(render_too_long(get_wsgi_application())[:12].decode())\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_ENV_FILE": "",
+        "DJANGO_SECRET_KEY": "test-only",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_LOG_LEVEL": "INFO",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+    }
+    env.pop("REDIS_URL", None)
+    command = [sys.executable, "-c", script]
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "HTTP/1.1 414", run.stderr
+    assert "Too Long" not in run.stderr, run.stderr
+
+
 def test_the_limits_agree():
     gunicorn = runpy.run_path(str(ROOT / "portal" / "gunicorn.conf.py"))
     assert gunicorn["limit_request_line"] == requestline.SERVER_LIMIT == 8190
