@@ -156,12 +156,7 @@ def country_name(number: phonenumbers.PhoneNumber, lang: str = LANG) -> str:
 def region(number: phonenumbers.PhoneNumber) -> str:
     """As geocoder.description_for_number(number, "zh"), with the data's known
     mistakes corrected (agencies.phonenames.CORRECTIONS)."""
-    kind = phonenumbers.number_type(number)
-    if kind == PhoneNumberType.UNKNOWN:
-        return ""
-    if not phonenumbers.is_number_type_geographical(kind, number.country_code):
-        return country_name(number)
-    return _geo().lookup(_e164_digits(number)) or country_name(number)
+    return describe(number)[0]
 
 
 _CARRIER_TYPES = (
@@ -173,9 +168,23 @@ _CARRIER_TYPES = (
 
 def carrier(number: phonenumbers.PhoneNumber) -> str:
     """As carrier.name_for_number(number, "zh")."""
-    if phonenumbers.number_type(number) not in _CARRIER_TYPES:
-        return ""
-    return _carriers().lookup(_e164_digits(number))
+    return describe(number)[1]
+
+
+def describe(number: phonenumbers.PhoneNumber) -> tuple[str, str]:
+    """(region(number), carrier(number)), working out the number's type once:
+    phonenumbers.number_type() matches the number against its country's
+    patterns, and was a third of looking a number up (the number page and API
+    do it on every request)."""
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
+        return "", ""
+    digits = _e164_digits(number)
+    if not phonenumbers.is_number_type_geographical(kind, number.country_code):
+        where = country_name(number)
+    else:
+        where = _geo().lookup(digits) or country_name(number)
+    return where, _carriers().lookup(digits) if kind in _CARRIER_TYPES else ""
 
 
 def warm() -> None:

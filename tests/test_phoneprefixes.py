@@ -38,6 +38,24 @@ def test_mainland_regions_and_carriers_match_phonenumbers():
     assert checked > 20_000
 
 
+def test_a_mainland_key_is_read_as_phonenumbers_parses_it():
+    # agencies.phones builds the PhoneNumber of a mainland key itself instead of
+    # parsing it again; for every prefix in the data, and every kind of key,
+    # that must be the number phonenumbers.parse(key, "CN") gives.
+    keys = [str(number.national_number) for number in _mainland_numbers()]
+    keys = [key if key.startswith("1") else "0" + key for key in keys]
+    keys += ["4000001234", "8000001234", "95588", "01000001234", "02000001234"]
+    for key in keys:
+        built, parsed = phones.mainland_number(key), phonenumbers.parse(key, "CN")
+        assert (built.country_code, built.national_number) == (86, parsed.national_number), key
+        assert phonenumbers.number_type(built) == phonenumbers.number_type(parsed), key
+        assert phoneprefixes.describe(built) == (
+            phoneprefixes.region(parsed),
+            phoneprefixes.carrier(parsed),
+        ), key
+    assert len(keys) > 20_000
+
+
 @pytest.mark.parametrize(
     "raw",
     [
