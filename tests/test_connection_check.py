@@ -1,0 +1,74 @@
+"""On PostgreSQL a public request's first query, the data version read
+(portal.models.current_version), is also its connection's health check: no
+`SELECT 1` round trip before it, and a kept connection the server dropped is
+replaced without the visitor seeing an error."""
+
+import pytest
+from django.db import connection, connections
+
+from agencies import phones
+from tests.factories import add_phone, make_agency
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="SQLite's health check sends no query"
+    ),
+]
+
+NUMBER = "0731-00008888"
+
+
+@pytest.fixture
+def number_url():
+    add_phone(make_agency("长沙示例资产管理有限公司"), NUMBER)
+    return f"/api/v1/phones/{phones.normalize(NUMBER).key}"
+
+
+def _as_a_new_request_starts():
+    # What close_old_connections() does when a request starts in production
+    # (Django's test client leaves it out): the kept connection is checked again.
+    connection.close_if_unusable_or_obsolete()
+    assert connection.connection is not None and not connection.health_check_done
+
+
+def test_a_request_on_a_kept_connection_sends_no_select_1(client, number_url, monkeypatch):
+    client.get(number_url)
+    _as_a_new_request_starts()
+    checks = []
+    monkeypatch.setattr(
+        type(connections["default"]), "is_usable", lambda self: checks.append(1) or True
+    )
+    response = client.get(number_url)
+    assert response.status_code == 200 and response.json()["count"] == 1
+    assert checks == []
+
+
+def test_a_connection_the_server_dropped_is_replaced_unseen(client, number_url):
+    client.get(number_url)
+    _as_a_new_request_starts()
+    dropped = connection.connection.info.backend_pid
+    killer = connection.get_new_connection(connection.get_connection_params())
+    try:
+        killer.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    finally:
+        killer.close()
+    response = client.get(number_url)
+    assert response.status_code == 200 and response.json()["count"] == 1
+    assert connection.connection.info.backend_pid != dropped
+
+
+def test_without_the_check_a_dropped_connection_fails_the_request(client, number_url):
+    # What the check is for: a connection already checked in this request is
+    # not checked again, and the server having dropped it is an error page.
+    client.get(number_url)
+    dropped = connection.connection.info.backend_pid
+    killer = connection.get_new_connection(connection.get_connection_params())
+    try:
+        killer.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    finally:
+        killer.close()
+    try:
+        assert client.get(number_url).status_code == 503
+    finally:
+        connection.close()  # as the end of that request would have
