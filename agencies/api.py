@@ -41,6 +41,7 @@ from .models import (
     RegulatoryAction,
     SuppressedPhone,
 )
+from .rows import number_rows
 from .search.filters import SearchHitFilter
 from .search.present import search_names
 from .search.understand import InputKind, classify
@@ -709,13 +710,6 @@ _RECORD_ROWS = {
         marker=0,
     ),
 }
-# A number's agencies with the evidence: AgencyPhone.objects.for_number() as rows.
-_NUMBER_ROWS = PreparedRows(
-    lambda key: AgencyPhone.objects.for_number(key).values_list(
-        *(f"agency__{column}" for column in _SUMMARY), *_LINK, _LINK_DATE
-    ),
-    marker="",
-)
 _LIVE = frozenset(Status.live_values())
 # Dates and times written as the API always wrote them (ninja's encoder:
 # milliseconds, "Z" for UTC).
@@ -846,13 +840,16 @@ def number_answer(request, number: phones.Phone) -> dict:
     # Suppressing a number deletes its links in the same transaction
     # (agencies.suppression), so a number with agencies is not suppressed; one
     # without is looked up on the list (one more query, only then).
-    rows = _NUMBER_ROWS(number.key)
+    rows = number_rows(number.key)  # in agencies.rows.NUMBER_COLUMNS' order
     suppressed = not rows and SuppressedPhone.objects.covers(number.key)
     origin = _origin(request)
     agencies = []
     for row in rows:
-        fields, links = _summary(row[:7], origin)
-        agencies.append({**fields, "link": _phone_link(row[7:], origin), **links})
+        uscc, name, city, status, is_sample, _established, code, province, *link = row
+        key, kind, as_reported, label, source, source_url, reported_on = link
+        fields, links = _summary((uscc, name, code, province, city, status, is_sample), origin)
+        link = (key, as_reported, kind, label, source, source_url, reported_on)
+        agencies.append({**fields, "link": _phone_link(link, origin), **links})
     return {
         "number": number.display,
         "key": number.key,

@@ -59,18 +59,22 @@ class NumberLink:
 # AgencyPhone.objects.for_number() as rows, compiled once (portal.prepared):
 # a shared number (a call centre's 400 line) has dozens of agencies, and an
 # AgencyPhone, an Agency, a Province and a Phone built for each was most of
-# the number page's time.
-_NUMBER_LINKS = PreparedRows(
-    lambda key: AgencyPhone.objects.for_number(key).values_list(
-        *(f"agency__{field}" for field in ListedAgency.FIELDS),
-        "agency__province__code",
-        "agency__province__name",
-        "number_as_reported",
-        "label",
-        "source",
-        "source_url",
-        "reported_on",
-    ),
+# the number page's time. The number page (number_links below) and the API's
+# answer for a number (agencies.api) read the same statement.
+NUMBER_COLUMNS = (
+    *(f"agency__{field}" for field in ListedAgency.FIELDS),
+    "agency__province__code",
+    "agency__province__name",
+    "phone__key",
+    "phone__kind",
+    "number_as_reported",
+    "label",
+    "source",
+    "source_url",
+    "reported_on",
+)
+number_rows = PreparedRows(
+    lambda key: AgencyPhone.objects.for_number(key).values_list(*NUMBER_COLUMNS),
     marker="",
 )
 _AGENCY_COLUMNS = len(ListedAgency.FIELDS)
@@ -81,8 +85,11 @@ def number_links(key: str) -> list[NumberLink]:
     credit-code order: what `AgencyPhone.objects.for_number(key)` reads, as rows."""
     provinces: dict[str, Province] = {}
     links = []
-    for row in _NUMBER_LINKS(key):
-        agency, (code, province_name, *evidence) = row[:_AGENCY_COLUMNS], row[_AGENCY_COLUMNS:]
+    for row in number_rows(key):
+        agency, (code, province_name, _key, _kind, *evidence) = (
+            row[:_AGENCY_COLUMNS],
+            row[_AGENCY_COLUMNS:],
+        )
         province = provinces.get(code)
         if province is None:
             province = provinces[code] = Province(code=code, name=province_name)
