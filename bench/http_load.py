@@ -617,6 +617,8 @@ def measure_peer(server: Gunicorn, datasette, files: dict, lists: dict, args) ->
     wrk(port, files["healthz"], args.warmup, timeout)
     pairs = []
     for kind, peer_kind, label, peer_label, target in PAIRS:
+        if args.only and kind not in args.only:
+            continue
         statuses = preflight(port, lists[kind], args.preflight)
         peer_statuses = preflight(other, lists[peer_kind], args.preflight)
         hits = {}
@@ -664,6 +666,8 @@ def measure_peer(server: Gunicorn, datasette, files: dict, lists: dict, args) ->
     labels = {kind: label for kind, label, _ in PAGES}
     rows = []
     for kind in PEER_SOLO:
+        if args.only and kind not in args.only:
+            continue
         rows.append(solo_row(port, files, lists, args, kind, labels[kind], PEER_SOLO_TARGET))
         print(row_line(rows[-1]), flush=True)
     return {
@@ -892,6 +896,13 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--max-requests", type=int, default=0, help="GUNICORN_MAX_REQUESTS (0: never recycle)"
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(),
+        help="with --peer: these workloads alone, e.g. api_phone,phone (to try a change; "
+        "the report's figures come from a run of all of them)",
     )
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--time-limit", type=int, default=2700, help="seconds for everything")
