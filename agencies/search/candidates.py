@@ -71,17 +71,21 @@ def reading():
     return connections[router.db_for_read(SearchToken)]
 
 
-class VerifiedBy(Exists):
-    """EXISTS for the LIKE verification, kept a per-candidate check on PostgreSQL.
+class PerCandidate(Exists):
+    """EXISTS kept a check per candidate row on PostgreSQL.
 
-    PostgreSQL turns a plain EXISTS into a semi-join and may then start from
-    it: it guesses that `folded LIKE '%长沙信瑞%'` matches a handful of rows
-    (a fixed selectivity per character), so it reads the whole SearchEntry
-    table to find them and joins the grams on — right after a bulk import a
-    sequential scan of every name, where the gram index gives a few hundred
-    candidates to check by primary key. `OFFSET 0` is PostgreSQL's documented
-    way to keep a subquery as written (no pull-up); the rows are the same.
-    SQLite already checks an EXISTS per candidate row.
+    candidate_ids() starts from the rarest gram (exact counts from
+    SearchGramCount) and checks the other grams, and the LIKE verification,
+    on each of its rows. PostgreSQL turns a plain EXISTS into a semi-join and
+    then picks the join order from its own estimates, which for grams are
+    guesses: after an import of 1,000,000 agencies it put the two grams of
+    哈尔滨 (25,000 agencies each, estimated at 1,300) first and probed the
+    rare trade name for every one of them, 100 ms for a query the rare gram
+    answers in 10 (`鑫达 哈尔滨`); and it guesses that `folded LIKE
+    '%长沙信瑞%'` matches a handful of rows, so it would read every name to
+    find them. `OFFSET 0` is PostgreSQL's documented way to keep a subquery as
+    written (no pull-up); the rows are the same. SQLite already checks an
+    EXISTS per candidate row.
     """
 
     def as_postgresql(self, compiler, connection, **extra_context):
@@ -331,14 +335,20 @@ def candidate_ids(
         # agency still gives each agency once.
         queryset = SearchToken.objects.agencies().filter(agency_id__in=best)
         others = conds
+    # The rarest gram's rows, each checked for the others (PerCandidate); a
+    # broad query's best `limit` rows are a LIMIT subquery the planner keeps
+    # as written anyway, and there the plain semi-joins let PostgreSQL plan
+    # the suggestions' outer query (agencies.search.suggest) from the rows
+    # rather than scan every name (measured, docs/benchmarks.md).
+    check = Exists if narrow is not None else PerCandidate
     for cond in others:
         probe = cond.filter(SearchToken.objects.filter(agency_id=OuterRef("agency_id")))
-        queryset = queryset.filter(Exists(probe))
+        queryset = queryset.filter(check(probe))
     if alternative.verify:
         entries = SearchEntry.objects.filter(agency_id=OuterRef("agency_id")).filter(
             *alternative.entry_filter()
         )
-        queryset = queryset.filter(VerifiedBy(entries))
+        queryset = queryset.filter(PerCandidate(entries))
     return queryset.values("agency_id")
 
 
