@@ -14,15 +14,16 @@ from portal.links import reverse_one
 from portal.prepared import PreparedRows
 
 from .enums import Status
-from .models import AgencyPhone, Province
+from .models import Agency, AgencyPhone, Province
 
 
 @dataclass(slots=True)
 class ListedAgency:
-    """One row of a province's list, read with values_list(): what
-    agencies/_agency_row.html shows of an Agency, without building an Agency
-    and its Province for each of the 25 rows (three quarters of the list's
-    reading time, issue 22). The province is the page's own."""
+    """One row of a list, read with values_list(): what
+    agencies/_agency_row.html and the API's AgencySummary show of an Agency,
+    without building an Agency and its Province for each of the 20–25 rows
+    (three quarters of a province list's reading time, issue 22). The province
+    is the page's own, or one Province per province on the page."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "uscc", "name", "city", "status", "is_sample", "established_on",
@@ -95,3 +96,19 @@ def number_links(key: str) -> list[NumberLink]:
             province = provinces[code] = Province(code=code, name=province_name)
         links.append(NumberLink(ListedAgency(province, *agency), *evidence))
     return links
+
+
+def listed_agencies(ids) -> dict[int, ListedAgency]:
+    """The agencies with these primary keys as rows, by primary key: a search
+    page's hits (agencies.search.present), from any province. One query."""
+    provinces: dict[str, Province] = {}
+    rows = Agency.objects.filter(pk__in=ids).values_list(
+        "pk", *ListedAgency.FIELDS, "province__code", "province__name"
+    )
+    found = {}
+    for pk, *agency, code, province_name in rows:
+        province = provinces.get(code)
+        if province is None:
+            province = provinces[code] = Province(code=code, name=province_name)
+        found[pk] = ListedAgency(province, *agency)
+    return found

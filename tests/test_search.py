@@ -65,8 +65,9 @@ def run(folded: str, data: str = "", page: int = 1, page_size: int = 20):
 
 
 def keys_of(results, agencies) -> list[str]:
-    by_id = {agency.id: key for key, agency in agencies.items()}
-    return [by_id[hit.agency.id] for hit in results.hits]
+    # Hits are rows (agencies.rows.ListedAgency); an agency is known by its credit code.
+    by_uscc = {agency.uscc: key for key, agency in agencies.items()}
+    return [by_uscc[hit.agency.uscc] for hit in results.hits]
 
 
 @pytest.mark.parametrize(("query", "expected"), NAME_QUERIES)
@@ -100,7 +101,9 @@ def test_ranking_exact_before_prefix_before_substring(db):
     dead_exact = make_agency("鑫源资产管理股份有限公司", status=Status.REVOKED)
     search_index.refresh([a.id for a in (substring, prefix, exact, former, dead_exact)])
     results = run(textnorm.fold_query("鑫源资产管理"))
-    assert [hit.agency for hit in results.hits] == [exact, dead_exact, prefix, substring, former]
+    assert [hit.agency.uscc for hit in results.hits] == [
+        a.uscc for a in (exact, dead_exact, prefix, substring, former)
+    ]
     assert results.hits[-1].matched_name == "鑫源资产管理有限公司"
 
 

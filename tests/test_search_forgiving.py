@@ -22,8 +22,9 @@ def run(query: str, data: str = "", suggest_corrections: bool = True):
 
 
 def keys_of(results, agencies) -> list[str]:
-    by_id = {agency.id: key for key, agency in agencies.items()}
-    return [by_id[hit.agency.id] for hit in results.hits]
+    # Hits are rows (agencies.rows.ListedAgency); an agency is known by its credit code.
+    by_uscc = {agency.uscc: key for key, agency in agencies.items()}
+    return [by_uscc[hit.agency.uscc] for hit in results.hits]
 
 
 @pytest.mark.parametrize(
@@ -106,7 +107,7 @@ def test_one_character_missing(db):
     search_index.refresh([agency.id])
     results = run("示例恒信息咨询")
     assert results.folded == "示例恒通信息咨询"
-    assert [hit.agency for hit in results.hits] == [agency]
+    assert [hit.agency.uscc for hit in results.hits] == [agency.uscc]
 
 
 @pytest.mark.parametrize("query", ["不存在的公司", "zzzz", "长沙恒通不存在"])
@@ -126,11 +127,11 @@ def test_the_issue_examples(db):
     changde = make_agency("常德市鼎新商务咨询有限公司", "43")
     other = make_agency("常州得力资产管理有限公司", "32")
     search_index.refresh([changde.id, other.id])
-    assert [hit.agency for hit in run("常德 商务").hits] == [changde]
-    assert [hit.agency for hit in run("商务 常德").hits] == [changde]
+    assert [hit.agency.uscc for hit in run("常德 商务").hits] == [changde.uscc]
+    assert [hit.agency.uscc for hit in run("商务 常德").hits] == [changde.uscc]
     typo = run("常得")
     assert typo.searched == "常得" and typo.folded == "常德"
-    assert [hit.agency for hit in typo.hits] == [changde]
+    assert [hit.agency.uscc for hit in typo.hits] == [changde.uscc]
     typo_keywords = run("常得 商务")
     assert typo_keywords.folded == "常德 商务" and typo_keywords.count == 1
 

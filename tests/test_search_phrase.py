@@ -45,7 +45,7 @@ def _answer(query: str, data: str):
     results = search_names(classify(query).folded, SearchHitFilter(QueryDict(data)))
     return (
         results.count,
-        [(hit.agency.id, hit.tier, hit.matched_name) for hit in results.hits],
+        [(hit.agency.uscc, hit.tier, hit.matched_name) for hit in results.hits],
         [(facet.value, facet.count) for facet in results.provinces],
         [(facet.value, facet.count) for facet in results.statuses],
     )

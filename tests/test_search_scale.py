@@ -298,7 +298,7 @@ def test_a_filter_that_narrows_a_broad_query_gives_exact_results(broad):
     results = search_names("资产管理", SearchHitFilter(QueryDict("province=42")))
     assert results.broad and not results.partial
     assert results.count == 4
-    assert {hit.agency.province_id for hit in results.hits} == {"42"}
+    assert {hit.agency.province.code for hit in results.hits} == {"42"}
 
 
 def test_a_narrow_query_is_exact_with_facet_counts(broad):

@@ -14,7 +14,8 @@ from django.core.paginator import Page
 from portal.paging import CappedPaginator, CountedRows
 
 from ..enums import Status
-from ..models import Agency, AgencyName, Province
+from ..models import AgencyName, Province
+from ..rows import ListedAgency, listed_agencies
 from . import rank, suggest, textnorm
 from .candidates import Matches, matching, reading
 from .models import SearchGramCount
@@ -23,7 +24,7 @@ from .rank import Tier
 
 @dataclass
 class Hit:
-    agency: Agency
+    agency: ListedAgency
     tier: Tier
     # The former name or alias that matched, when the current name did not.
     matched_name: str = ""
@@ -225,7 +226,7 @@ def _hits(folded: str, page: list[tuple[int, int]]) -> list[Hit]:
     """One page of (agency_id, search_rank) as Hits, with the matching former name
     where that matched."""
     ids = [agency_id for agency_id, _ in page]
-    agencies = Agency.objects.for_listing().in_bulk(ids)
+    agencies = listed_agencies(ids)
     tiers = {agency_id: rank.tier_of(value) for agency_id, value in page}
     keywords = textnorm.query_keywords(folded)
     phrase = "".join(keywords)
