@@ -489,7 +489,13 @@ def _check(filterset) -> None:
 def _name_page(request, folded: str, paging: PageParams) -> dict:
     filterset = SearchHitFilter(request.GET)
     _check(filterset)
-    results = search_names(folded, filterset, page=paging.page, page_size=paging.page_size)
+    results = search_names(
+        folded,
+        filterset,
+        page=paging.page,
+        page_size=paging.page_size,
+        version=getattr(request, "data_version", None),
+    )
     return paginate(
         request, paging, results.page, partial=results.partial, each=lambda hit: hit.agency
     )

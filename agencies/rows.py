@@ -112,3 +112,22 @@ def listed_agencies(ids) -> dict[int, ListedAgency]:
             province = provinces[code] = Province(code=code, name=province_name)
         found[pk] = ListedAgency(province, *agency)
     return found
+
+
+# (data version, names): the provinces change only through the admin or a
+# migration, both of which bump the data version (portal.apps).
+_province_names: tuple[int, dict[str, str]] | None = None
+
+
+def province_names(version: int | None = None) -> dict[str, str]:
+    """Every province's name by code, as the search facets show them. Given the
+    request's data version (portal.caching), kept in the process until the data
+    changes: one query fewer for every name search."""
+    global _province_names
+    kept = _province_names
+    if version is not None and kept is not None and kept[0] == version:
+        return kept[1]
+    names = dict(Province.objects.values_list("code", "name"))
+    if version is not None:
+        _province_names = (version, names)
+    return names

@@ -199,10 +199,16 @@ def dead_cache():
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
-    """Each test starts with an empty local-memory cache."""
+    """Each test starts with an empty local-memory cache, and without what the
+    process keeps per data version (agencies.rows.province_names): tests roll
+    their data back, so the same version number can mean other data."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     from django.core.cache import cache
 
+    from agencies import rows
+
     cache.clear()
+    rows._province_names = None
     yield
     cache.clear()
+    rows._province_names = None

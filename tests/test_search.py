@@ -3,10 +3,12 @@
 import re
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 
 from agencies.enums import Status
-from agencies.models import AgencyPhone
+from agencies.models import AgencyPhone, Province
 from agencies.search import index as search_index
 from agencies.search import textnorm
 from agencies.search.filters import SearchHitFilter
@@ -355,3 +357,24 @@ def test_query_count_does_not_grow_with_data(build_directory, count_queries, que
     large = count_queries("/search/", {"q": query})
     assert small == large
     assert large <= 9
+
+
+def test_the_facets_read_province_names_once_per_data_version(client, directory):
+    """The province facets of a name search: their names from memory while the
+    data is unchanged (one query fewer per search), and a province's new name
+    as soon as it is edited, since every edit bumps the data version."""
+    table = f'FROM "{Province._meta.db_table}"'
+
+    def page() -> tuple[str, list]:
+        with CaptureQueriesContext(connection) as queries:
+            text = client.get("/search/", {"q": "长沙"}).content.decode()
+        return text, [q["sql"] for q in queries.captured_queries if table in q["sql"]]
+
+    page()
+    text, province_reads = page()
+    assert "湖南省" in text and province_reads == []
+    hunan = Province.objects.get(code="43")
+    hunan.name = "湖南省（新名称）"
+    hunan.save()
+    text, province_reads = page()
+    assert "湖南省（新名称）" in text and province_reads

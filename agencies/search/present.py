@@ -14,8 +14,8 @@ from django.core.paginator import Page
 from portal.paging import CappedPaginator, CountedRows
 
 from ..enums import Status
-from ..models import AgencyName, Province
-from ..rows import ListedAgency, listed_agencies
+from ..models import AgencyName
+from ..rows import ListedAgency, listed_agencies, province_names
 from . import rank, suggest, textnorm
 from .candidates import Matches, matching, reading
 from .models import SearchGramCount
@@ -85,7 +85,13 @@ class NameResults:
 
 
 def search_names(
-    folded: str, filterset, *, page=1, page_size: int = 20, suggest_corrections: bool = False
+    folded: str,
+    filterset,
+    *,
+    page=1,
+    page_size: int = 20,
+    suggest_corrections: bool = False,
+    version: int | None = None,
 ) -> NameResults:
     """Count, facets and one page of the agencies matching `folded`.
 
@@ -93,8 +99,10 @@ def search_names(
     correction that finds something (`suggest.corrections()`: the same pinyin,
     one character edited), with `searched` saying what was typed. A fixed
     number of queries more, and only for a query that found nothing.
+    `version`: the request's data version, which lets the province names of
+    the facets come from memory (agencies.rows.province_names).
     """
-    results = _search(folded, filterset, page=page, page_size=page_size)
+    results = _search(folded, filterset, page=page, page_size=page_size, version=version)
     if results.count or results.broad or not suggest_corrections:
         return results
     if any(f.count for f in (*results.provinces, *results.statuses)):
@@ -105,7 +113,7 @@ def search_names(
     # Each try is a whole search; a correction of one keyword of several may
     # still find nothing together with the others.
     for tried, correction in enumerate(corrections):
-        found = _search(correction, filterset, page=page, page_size=page_size)
+        found = _search(correction, filterset, page=page, page_size=page_size, version=version)
         if found.count:
             found.searched = folded
             found.other_suggestions = corrections[tried + 1 :]
@@ -113,7 +121,9 @@ def search_names(
     return results
 
 
-def _search(folded: str, filterset, *, page=1, page_size: int = 20) -> NameResults:
+def _search(
+    folded: str, filterset, *, page=1, page_size: int = 20, version: int | None = None
+) -> NameResults:
     """Count, facets and one page of the agencies matching `folded`.
 
     `filterset`: a SearchHitFilter over the request's parameters; its valid
@@ -122,7 +132,8 @@ def _search(folded: str, filterset, *, page=1, page_size: int = 20) -> NameResul
     nearest real page (`results.page.number` says which). A fixed number of
     queries whatever the data: the gram counts, the matches with their province
     and status (for a one-gram query: its tallies, and the page's rows), province
-    names, the page's agencies, and former names when needed.
+    names (none with the data version), the page's agencies, and former names
+    when needed.
     """
     results = NameResults(folded)
     if not folded:
@@ -149,7 +160,9 @@ def _search(folded: str, filterset, *, page=1, page_size: int = 20) -> NameResul
         def ranked(offset: int, limit: int) -> list[tuple[int, int]]:
             return in_order[offset : offset + limit]
 
-    results.count, results.provinces, results.statuses = _tally(grouped, province, statuses)
+    results.count, results.provinces, results.statuses = _tally(
+        grouped, province, statuses, province_names(version)
+    )
     if results.count:
 
         def fetch(offset: int, limit: int) -> list[Hit]:
@@ -189,7 +202,9 @@ def _matched(found: Matches, province: str, statuses) -> tuple[list, list[tuple[
     return grouped, [(agency_id, search_rank) for search_rank, agency_id in in_order]
 
 
-def _tally(grouped, province: str, statuses) -> tuple[int, list[Facet], list[Facet]]:
+def _tally(
+    grouped, province: str, statuses, names: dict[str, str]
+) -> tuple[int, list[Facet], list[Facet]]:
     """The total within the filters, and the province and status facets, from
     (province, status, n) groups.
 
@@ -206,7 +221,6 @@ def _tally(grouped, province: str, statuses) -> tuple[int, list[Facet], list[Fac
             status_counts[status] = status_counts.get(status, 0) + n
             if not statuses or status in statuses:
                 total += n
-    names = dict(Province.objects.filter(code__in=province_counts).values_list("code", "name"))
     province_facets = sorted(
         (
             Facet("province", code, names.get(code, code), n, code == province)

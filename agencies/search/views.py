@@ -65,6 +65,7 @@ def search(request):
             page_size=PAGE_SIZE,
             # A slip in a name, not in digits or a pasted message.
             suggest_corrections=not (query.not_a_number or query.message),
+            version=getattr(request, "data_version", None),
         )
         context.update(
             results=results,
