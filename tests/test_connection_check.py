@@ -35,6 +35,18 @@ def _as_a_new_request_starts():
     assert connection.connection is not None and not connection.health_check_done
 
 
+def _server_drops_the_connection() -> int:
+    """End the kept connection's backend from another connection, as a server
+    restart or an idle timeout would; its process id."""
+    dropped = connection.connection.info.backend_pid
+    killer = connection.get_new_connection(connection.get_connection_params())
+    try:
+        killer.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    finally:
+        killer.close()
+    return dropped
+
+
 def test_a_request_on_a_kept_connection_sends_no_select_1(client, number_url, monkeypatch):
     client.get(number_url)
     _as_a_new_request_starts()
@@ -50,12 +62,7 @@ def test_a_request_on_a_kept_connection_sends_no_select_1(client, number_url, mo
 def test_a_connection_the_server_dropped_is_replaced_unseen(client, number_url):
     client.get(number_url)
     _as_a_new_request_starts()
-    dropped = connection.connection.info.backend_pid
-    killer = connection.get_new_connection(connection.get_connection_params())
-    try:
-        killer.execute("SELECT pg_terminate_backend(%s)", [dropped])
-    finally:
-        killer.close()
+    dropped = _server_drops_the_connection()
     response = client.get(number_url)
     assert response.status_code == 200 and response.json()["count"] == 1
     assert connection.connection.info.backend_pid != dropped
@@ -65,12 +72,7 @@ def test_without_the_check_a_dropped_connection_fails_the_request(client, number
     # What the check is for: a connection already checked in this request is
     # not checked again, and the server having dropped it is an error page.
     client.get(number_url)
-    dropped = connection.connection.info.backend_pid
-    killer = connection.get_new_connection(connection.get_connection_params())
-    try:
-        killer.execute("SELECT pg_terminate_backend(%s)", [dropped])
-    finally:
-        killer.close()
+    _server_drops_the_connection()
     try:
         assert client.get(number_url).status_code == 503
     finally:
