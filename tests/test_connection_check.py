@@ -19,6 +19,17 @@ pytestmark = [
 NUMBER = "0731-00008888"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _migration_data_back_afterwards(django_db_setup, django_db_blocker):
+    # A transactional test leaves the database flushed; serialized_rollback
+    # gives the migrations' rows (the provinces) back to the test itself only.
+    # The tests that run after these (the browser tests load the sample data,
+    # which needs the provinces) get them back here.
+    yield
+    with django_db_blocker.unblock():
+        connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+
+
 @pytest.fixture
 def number_url():
     add_phone(make_agency("长沙示例资产管理有限公司"), NUMBER)
