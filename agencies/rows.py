@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass
 from typing import ClassVar
 
+from portal.caching import kept_here
 from portal.links import reverse_one
 from portal.prepared import PreparedRows
 
@@ -84,50 +85,48 @@ _AGENCY_COLUMNS = len(ListedAgency.FIELDS)
 def number_links(key: str) -> list[NumberLink]:
     """Every agency that uses the number (a phones key) with its evidence, in
     credit-code order: what `AgencyPhone.objects.for_number(key)` reads, as rows."""
-    provinces: dict[str, Province] = {}
+    province = _provinces()
     links = []
     for row in number_rows(key):
         agency, (code, province_name, _key, _kind, *evidence) = (
             row[:_AGENCY_COLUMNS],
             row[_AGENCY_COLUMNS:],
         )
-        province = provinces.get(code)
-        if province is None:
-            province = provinces[code] = Province(code=code, name=province_name)
-        links.append(NumberLink(ListedAgency(province, *agency), *evidence))
+        links.append(NumberLink(ListedAgency(province(code, province_name), *agency), *evidence))
     return links
+
+
+def _provinces():
+    """province(code, name): one Province per province of a list, built from
+    the row's two columns, not read again."""
+    made: dict[str, Province] = {}
+
+    def province(code: str, name: str) -> Province:
+        if code not in made:
+            made[code] = Province(code=code, name=name)
+        return made[code]
+
+    return province
 
 
 def listed_agencies(ids) -> dict[int, ListedAgency]:
     """The agencies with these primary keys as rows, by primary key: a search
     page's hits (agencies.search.present), from any province. One query."""
-    provinces: dict[str, Province] = {}
+    province = _provinces()
     rows = Agency.objects.filter(pk__in=ids).values_list(
         "pk", *ListedAgency.FIELDS, "province__code", "province__name"
     )
-    found = {}
-    for pk, *agency, code, province_name in rows:
-        province = provinces.get(code)
-        if province is None:
-            province = provinces[code] = Province(code=code, name=province_name)
-        found[pk] = ListedAgency(province, *agency)
-    return found
-
-
-# (data version, names): the provinces change only through the admin or a
-# migration, both of which bump the data version (portal.apps).
-_province_names: tuple[int, dict[str, str]] | None = None
+    return {
+        pk: ListedAgency(province(code, province_name), *agency)
+        for pk, *agency, code, province_name in rows
+    }
 
 
 def province_names(version: int | None = None) -> dict[str, str]:
     """Every province's name by code, as the search facets show them. Given the
-    request's data version (portal.caching), kept in the process until the data
-    changes: one query fewer for every name search."""
-    global _province_names
-    kept = _province_names
-    if version is not None and kept is not None and kept[0] == version:
-        return kept[1]
-    names = dict(Province.objects.values_list("code", "name"))
-    if version is not None:
-        _province_names = (version, names)
-    return names
+    request's data version, kept in the process until the data changes (the
+    provinces change only through the admin or a migration, both of which bump
+    it, portal.apps): one query fewer for every name search."""
+    return kept_here(
+        "province-names", version, lambda: dict(Province.objects.values_list("code", "name"))
+    )

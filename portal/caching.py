@@ -128,6 +128,31 @@ def kept(key: str, version: int | None, build, timeout: int | None = None):
     return found
 
 
+# key -> (data version, value): kept_here()'s memory, one per process.
+_here: dict[str, tuple[int, object]] = {}
+
+
+def kept_here(key: str, version: int | None, build):
+    """`build()`, kept in this process's memory per data version: for a small
+    value that a hot path needs on every request (the provinces' names for the
+    search facets), where even the shared cache's round trip is the cost. The
+    newest version's value replaces the last; without a version nothing is kept.
+    """
+    if version is None:
+        return build()
+    found = _here.get(key)
+    if found is not None and found[0] == version:
+        return found[1]
+    value = build()
+    _here[key] = (version, value)
+    return value
+
+
+def forget_kept_here() -> None:
+    """Empty kept_here()'s memory (tests: a rolled-back test reuses versions)."""
+    _here.clear()
+
+
 def _cache_set(key: str, value) -> None:
     try:
         cache.set(key, value, timeout=settings.PORTAL_PAGE_CACHE_SECONDS)

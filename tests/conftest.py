@@ -200,15 +200,15 @@ def dead_cache():
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
     """Each test starts with an empty local-memory cache, and without what the
-    process keeps per data version (agencies.rows.province_names): tests roll
+    process keeps per data version (portal.caching.kept_here): tests roll
     their data back, so the same version number can mean other data."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     from django.core.cache import cache
 
-    from agencies import rows
+    from portal.caching import forget_kept_here
 
     cache.clear()
-    rows._province_names = None
+    forget_kept_here()
     yield
     cache.clear()
-    rows._province_names = None
+    forget_kept_here()
