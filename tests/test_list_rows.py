@@ -52,6 +52,49 @@ def test_a_listed_row_renders_as_the_agency_does(language):
         assert cheap == plain
 
 
+# What a reader sees in one row, by language: agency_summary writes it in
+# Python (issue 22), so the catalogue entries and the language marks are held
+# here, not by the template.
+ROW_TEXT = {
+    "zh-hans": [
+        "示例数据",
+        "虚构的演示记录",
+        '"status status-dead">注销<',
+        "湖南 · 长沙市",
+        "成立于 <time",
+    ],
+    "zh-hant": [
+        "示例數據",
+        "虛構的演示記錄",
+        '"status status-dead">註銷<',
+        "湖南 · 長沙市",
+        "成立於 <time",
+    ],
+    "en": [
+        "Sample data",
+        "Fictitious demonstration record",
+        'Deregistered <span lang="zh-Hans">注销</span>',
+        'Hunan · <span lang="zh-Hans">长沙市</span>',
+        'Established <time datetime="2018-05-01">',
+    ],
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_row_shows_its_facts_in_the_pages_language(client, language):
+    agency = make_agency("长沙示例资产管理有限公司", status=Status.CANCELLED, is_sample=True)
+    prefix = {"zh-hans": "", "zh-hant": "/zh-hant", "en": "/en"}[language]
+    html = client.get(f"{prefix}/provinces/hunan/").content.decode()
+    row = html[html.index('<li class="agency-row">') :]
+    row = row[: row.index("</li>")]
+    for text in ROW_TEXT[language]:
+        assert text in row, text
+    assert f'href="{prefix}/agencies/{agency.uscc}/"' in row
+    name = "長沙示例資產管理有限公司" if language == "zh-hant" else agency.name
+    assert (f'<span lang="zh-Hans">{name}</span>' in row) == (language == "en")
+    assert name in row and agency.uscc in row
+
+
 def test_the_number_links_are_what_for_number_reads():
     first = make_agency("长沙示例资产管理有限公司")
     second = make_agency("岳阳示例信息咨询有限公司", city="岳阳市", established_on=None)

@@ -1,12 +1,16 @@
 """Template tags for the directory's own vocabularies."""
 
-from functools import cache
+import datetime
+from functools import cache, lru_cache
+from html import escape  # what django.utils.html.escape calls, without its lazy-string check
 
 from django import template
-from django.utils.translation import get_language
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext
 
-from portal.i18n import is_chinese_page
-from portal.templatetags.portal_tags import term, zh
+from portal.i18n import DATA_LANG, is_chinese_page
+from portal.templatetags.portal_tags import day, term, zh
 
 from ..enums import Status
 from ..models import PROVINCE_NAMES_EN
@@ -41,3 +45,68 @@ def status_label(value: str) -> str:
     vocabulary no longer has is shown as stored.
     """
     return _status_labels(get_language()).get(value, value)
+
+
+@register.simple_tag
+def agency_summary(agency):
+    """The head of a list row (agencies/_agency_row.html): the name as a link,
+    the sample badge, then the status, the place, the date of establishment and
+    the credit code. `agency` is an Agency or a row with its attributes
+    (agencies.rows.ListedAgency).
+
+    Python, not template markup, because a list shows it 20–25 times: through
+    the template engine, its ten tags and variables per row were a quarter of
+    a province page's time (2.2 of ~9.5 ms for 25 rows, issue 22), each of
+    them asking the language again. Here the language is asked once per row,
+    what depends only on it (the badge, a status's label, a date's text) is
+    made once per language and value, and the row's own text is escaped as
+    the template escaped it. It writes what `{% zh %}`, `{% term %}`,
+    `status_label`, `day` and `{% translate %}` write, from the same
+    catalogue entries (tests/test_list_rows.py).
+    """
+    language = get_language()
+    chinese = is_chinese_page()
+    place = escape(agency.province.display_name)
+    if agency.city:
+        place = f"{place} · {_data(agency.city, chinese)}"
+    established = agency.established_on
+    return mark_safe(  # every piece escaped above or made of escaped pieces
+        f'<a class="agency-name" href="{escape(agency.get_absolute_url())}">'
+        f"{_data(agency.name, chinese)}</a>\n"
+        f"  {_sample_badge(language) if agency.is_sample else ''}\n"
+        '  <div class="agency-meta">\n'
+        f'    <span class="status status-{"live" if agency.is_live else "dead"}">'
+        f"{_status_html(language, agency.status)}</span>\n"
+        f"    <span>{place}</span>\n"
+        f"    {_established(language, established) if established else ''}\n"
+        f'    <span class="mono">{escape(agency.uscc)}</span>\n'
+        "  </div>"
+    )
+
+
+def _data(text: str, chinese: bool) -> str:
+    """{% zh %}, the language known: text from the data, marked as Chinese on other pages."""
+    if chinese:
+        return escape(text)
+    return f'<span lang="{DATA_LANG}">{escape(text)}</span>'
+
+
+@cache
+def _sample_badge(language: str | None) -> str:
+    return format_html(
+        '<span class="badge badge-sample" title="{}">{}</span>',
+        gettext("虚构的演示记录"),
+        gettext("示例数据"),
+    )
+
+
+@lru_cache(maxsize=256)
+def _status_html(language: str | None, status: str) -> str:
+    # {% term status|status_label status %}
+    return conditional_escape(term(_status_labels(language).get(status, status), status))
+
+
+@lru_cache(maxsize=8192)
+def _established(language: str | None, established: datetime.date) -> str:
+    # {% blocktranslate %}: the catalogue's text as markup, the date in it escaped.
+    return f"<span>{gettext('成立于 %(d)s') % {'d': day(established)}}</span>"
