@@ -5,7 +5,7 @@ from functools import cache, lru_cache
 from html import escape  # what django.utils.html.escape calls, without its lazy-string check
 
 from django import template
-from django.utils.html import conditional_escape, format_html
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 
@@ -13,7 +13,7 @@ from portal.i18n import DATA_LANG, is_chinese_page
 from portal.templatetags.portal_tags import day, term, zh
 
 from ..enums import Status
-from ..models import PROVINCE_NAMES_EN
+from ..models import PROVINCE_NAMES_EN, Agency
 
 register = template.Library()
 
@@ -59,10 +59,9 @@ def agency_summary(agency):
     a province page's time (2.2 of ~9.5 ms for 25 rows, issue 22), each of
     them asking the language again. Here the language is asked once per row,
     what depends only on it (the badge, a status's label, a date's text) is
-    made once per language and value, and the row's own text is escaped as
-    the template escaped it. It writes what `{% zh %}`, `{% term %}`,
-    `status_label`, `day` and `{% translate %}` write, from the same
-    catalogue entries (tests/test_list_rows.py).
+    made once per language and value (the badge and the status through the
+    detail page's includes), and the row's own text is escaped as the
+    template escaped it (tests/test_list_rows.py).
     """
     language = get_language()
     chinese = is_chinese_page()
@@ -75,8 +74,7 @@ def agency_summary(agency):
         f"{_data(agency.name, chinese)}</a>\n"
         f"  {_sample_badge(language) if agency.is_sample else ''}\n"
         '  <div class="agency-meta">\n'
-        f'    <span class="status status-{"live" if agency.is_live else "dead"}">'
-        f"{_status_html(language, agency.status)}</span>\n"
+        f"    {_status_html(language, agency.status)}\n"
         f"    <span>{place}</span>\n"
         f"    {_established(language, established) if established else ''}\n"
         f'    <span class="mono">{escape(agency.uscc)}</span>\n'
@@ -91,19 +89,17 @@ def _data(text: str, chinese: bool) -> str:
     return f'<span lang="{DATA_LANG}">{escape(text)}</span>'
 
 
+# The badge and the status are the detail page's includes, rendered once per
+# language (and status) rather than once per row: they depend on nothing else.
 @cache
 def _sample_badge(language: str | None) -> str:
-    return format_html(
-        '<span class="badge badge-sample" title="{}">{}</span>',
-        gettext("虚构的演示记录"),
-        gettext("示例数据"),
-    )
+    return render_to_string("includes/_sample_badge.html", {"agency": {"is_sample": True}}).strip()
 
 
 @lru_cache(maxsize=256)
 def _status_html(language: str | None, status: str) -> str:
-    # {% term status|status_label status %}
-    return conditional_escape(term(_status_labels(language).get(status, status), status))
+    # An unsaved Agency: the include asks it for is_live and get_status_display.
+    return render_to_string("includes/_status.html", {"agency": Agency(status=status)}).strip()
 
 
 @lru_cache(maxsize=8192)
