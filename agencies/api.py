@@ -731,12 +731,13 @@ def json_answer(body: dict) -> HttpResponse:
     return HttpResponse(to_json(body), content_type="application/json")
 
 
-def _origin(request) -> str:
-    # What SiteUrl writes before a path (portal.links): once per answer.
-    return absolute_url(request, "/").removesuffix("/")
+def _origin(request) -> tuple[str, str]:
+    # What SiteUrl writes before a path (portal.links), and the language the
+    # paths are in: once per answer, not per link.
+    return absolute_url(request, "/").removesuffix("/"), translation.get_language()
 
 
-def _summary(row, origin: str) -> tuple[dict, dict]:
+def _summary(row, origin: tuple[str, str]) -> tuple[dict, dict]:
     """AgencySummary's fields from its seven columns, and its two links (which a
     schema writes after every other field, its subclasses' included)."""
     uscc, name, province, province_name, city, status, is_sample = row
@@ -749,14 +750,15 @@ def _summary(row, origin: str) -> tuple[dict, dict]:
         "is_live": status in _LIVE,
         "is_sample": is_sample,
     }
+    site, language = origin
     links = {
-        "url": origin + reverse_one("agencies:agency-detail", "uscc", uscc),
-        "api_url": origin + reverse_one("api:agency", "uscc", uscc),
+        "url": site + reverse_one("agencies:agency-detail", "uscc", uscc, language),
+        "api_url": site + reverse_one("api:agency", "uscc", uscc, language),
     }
     return fields, links
 
 
-def _phone_link(row, origin: str) -> dict:
+def _phone_link(row, origin: tuple[str, str]) -> dict:
     """PhoneLink from the columns _LINK + reported_on."""
     key, as_reported, kind, label, source, source_url, reported_on = row
     return {
@@ -767,7 +769,7 @@ def _phone_link(row, origin: str) -> dict:
         "source": source,
         "source_url": source_url,
         "reported_on": _when(reported_on),
-        "url": origin + reverse_one("agencies:phone-detail", "key", key),
+        "url": origin[0] + reverse_one("agencies:phone-detail", "key", key, origin[1]),
     }
 
 

@@ -44,10 +44,14 @@ def _around(viewname: str, kwarg: str, language: str) -> tuple[str, str]:
     return before, after
 
 
-def reverse_one(viewname: str, kwarg: str, value: str) -> str:
+def reverse_one(viewname: str, kwarg: str, value: str, language: str | None = None) -> str:
     """reverse(viewname, kwargs={kwarg: value}) for a URL with one `str` or `slug`
-    argument, quoted as reverse() quotes it, in the active language."""
-    before, after = _around(viewname, kwarg, get_language())
+    argument, quoted as reverse() quotes it, in the active language.
+
+    `language`: the active one, where the caller already knows it. Asking for
+    it costs more than the rest of this function (a context-local lookup):
+    answers that write several links per row ask once."""
+    before, after = _around(viewname, kwarg, language or get_language())
     return before + quote(str(value), safe=RFC3986_SUBDELIMS + "/~:@") + after
 
 
