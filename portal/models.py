@@ -6,21 +6,25 @@ the ETag, and keys the server-side page cache (portal.caching). Every write
 path bumps it in the writer's own transaction — model saves and deletes
 through signals (the admin, the shell), bulk writers explicitly
 (`import_agencies`, `load_sample`, `sync_articles`, `rebuild_search_index`)
-— so a reader never pairs new data with an old version, or the reverse.
+— so a reader never pairs old data with a new version, and pairs new data
+with an old one only for the moment a process remembers the version
+(current_version below), never longer.
 """
 
-from contextlib import suppress
+import time
 
+from django.conf import settings
 from django.db import (
-    DatabaseError,
-    InterfaceError,
-    OperationalError,
+    DEFAULT_DB_ALIAS,
     connections,
     models,
     router,
+    transaction,
 )
 from django.db.models import F
 from django.utils import timezone
+
+from .dbcheck import first_query
 
 
 class DataVersion(models.Model):
@@ -38,41 +42,55 @@ class DataVersion(models.Model):
 
 
 def current_version() -> int:
-    """One primary-key read; 0 before the first bump (an empty site).
+    """The data version: one primary-key read, or this process's memory of the last
+    one for up to PORTAL_DATA_VERSION_SECONDS; 0 before the first bump (an empty
+    site).
 
-    Every public request makes it (portal.caching), cached page or not, so it
-    is a plain cursor: the ORM spent ~0.25 ms compiling this query, ten times
-    the read itself and half the cost of serving a cached page. It goes where
-    the router sends any read of DataVersion (a replica, within a request).
+    Every public request asks (portal.caching), cached page or not. Read from
+    the database it is a plain cursor (the ORM spent ~0.25 ms compiling this
+    query, ten times the read itself), and a whole round trip: on PostgreSQL a
+    tenth of a number lookup's time and half a cached page's.
 
-    On PostgreSQL it is also the connection's health check: being the first
-    query of the request, it does what Django's CONN_HEALTH_CHECKS would do
-    just before it (a `SELECT 1`, a whole round trip on every request, a third
-    of a number lookup's): if the server dropped the kept connection, it is
-    closed and the read made again on a new one.
+    Remembered only where it is safe to be a moment late: reads go to the one
+    primary (no replicas, whose snapshot the version must come from), outside
+    any transaction. The primary commits an import's data and its new version
+    together, so a version read before a page's data is never newer than the
+    data: remembering it can only label a new page with the version before it,
+    for at most those seconds, after which every ETag and cached page moves on
+    (a cached answer may be kept PORTAL_CACHE_MAX_AGE seconds anyway). A bump
+    in this process forgets it at once.
+
+    On PostgreSQL a read is also the connection's health check: being the first
+    query of the request, it does what Django's CONN_HEALTH_CHECKS would do just
+    before it (a `SELECT 1`, one more round trip); when the version comes from
+    memory, the request's first prepared read does it instead (portal.dbcheck).
     """
     connection = connections[router.db_for_read(DataVersion)]
-    if not _first_use_of_a_kept_connection(connection):
-        return _read_version(connection)
-    connection.health_check_done = True
-    try:
-        return _read_version(connection)
-    except (InterfaceError, OperationalError):
-        with suppress(DatabaseError):
-            connection.close()
-        return _read_version(connection)
+    remember = _may_remember(connection)
+    if remember:
+        version, until = _remembered
+        if time.monotonic() < until:
+            return version
+    version = first_query(connection, lambda: _read_version(connection))
+    if remember:
+        _remembered[:] = [version, time.monotonic() + settings.PORTAL_DATA_VERSION_SECONDS]
+    return version
 
 
-def _first_use_of_a_kept_connection(connection) -> bool:
-    # Where Django would check the connection with a query first. Not inside a
-    # transaction (a replica's snapshot is opened, and its connection checked,
-    # by portal.routers), where a retry on a new connection would not be the
-    # same transaction; not on SQLite, whose check costs no query.
+# [version, until (time.monotonic())]: current_version()'s memory, one per process.
+_remembered: list = [0, float("-inf")]
+
+
+def forget_version() -> None:
+    """The next current_version() reads the database."""
+    _remembered[:] = [0, float("-inf")]
+
+
+def _may_remember(connection) -> bool:
     return (
-        connection.vendor == "postgresql"
-        and connection.connection is not None
-        and connection.health_check_enabled
-        and not connection.health_check_done
+        settings.PORTAL_DATA_VERSION_SECONDS > 0
+        and connection.alias == DEFAULT_DB_ALIAS
+        and len(settings.DATABASES) == 1
         and not connection.in_atomic_block
     )
 
@@ -87,6 +105,11 @@ def _read_version(connection) -> int:
 
 def bump() -> None:
     """Count a change. Call inside the transaction that makes it."""
+    # This process sees the change at once, the others within
+    # PORTAL_DATA_VERSION_SECONDS; again at the commit, in case a request read
+    # the old version between now and then.
+    forget_version()
+    transaction.on_commit(forget_version)
     updated = DataVersion.objects.filter(id=1).update(
         version=F("version") + 1, changed_at=timezone.now()
     )

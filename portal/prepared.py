@@ -28,6 +28,8 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import QuerySet
 
+from .dbcheck import first_query
+
 
 class _Compiled:
     __slots__ = ("compiler", "connection", "params", "positions", "queryset", "sql")
@@ -68,7 +70,10 @@ class Prepared:
         self._compiled: dict[str, _Compiled] = {}
 
     def __call__(self, value) -> list:
-        return self._run(self.compiled(), value)
+        compiled = self.compiled()
+        # The request's first read checks its connection (with the data
+        # version remembered, it often is): portal.dbcheck.
+        return first_query(compiled.connection, lambda: self._run(compiled, value))
 
     def compiled(self) -> _Compiled:
         """The compiled query a call runs: for the connection reads now go to."""
@@ -182,16 +187,24 @@ def rows_together(calls: list[tuple[PreparedRows, Any]]) -> list[list]:
         or any(each.connection is not connection for each, _ in compiled)
     ):
         return [PreparedRows._run(each, value) for each, value in compiled]
-    connection.ensure_connection()
-    cursors = []
-    # Errors come out of the pipeline's end as psycopg's: Django's, as from execute().
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        for each, value in compiled:
-            cursor = connection.cursor()
-            cursor.execute(each.sql, PreparedRows._params(each, value))
-            cursors.append(cursor)
-    found = []
-    for (each, _), cursor in zip(compiled, cursors, strict=True):
-        with cursor:
-            found.append(PreparedRows._converted(each, cursor.fetchall()))
-    return found
+
+    def read():
+        connection.ensure_connection()
+        cursors = []
+        # Errors come out of the pipeline's end as psycopg's: Django's, as from execute().
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for each, value in compiled:
+                cursor = connection.cursor()
+                cursor.execute(each.sql, PreparedRows._params(each, value))
+                cursors.append(cursor)
+        rows = []
+        for cursor in cursors:
+            with cursor:
+                rows.append(cursor.fetchall())
+        return rows
+
+    read_rows = first_query(connection, read)
+    return [
+        PreparedRows._converted(each, rows)
+        for (each, _), rows in zip(compiled, read_rows, strict=True)
+    ]

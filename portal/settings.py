@@ -311,6 +311,11 @@ PORTAL_ADMIN_PATH = os.environ.get("PORTAL_ADMIN_PATH", "admin/").strip("/") + "
 PORTAL_CACHE_MAX_AGE = int(os.environ.get("PORTAL_CACHE_MAX_AGE", "300"))
 PORTAL_PAGE_CACHE = env_bool("PORTAL_PAGE_CACHE", True)
 PORTAL_PAGE_CACHE_SECONDS = int(os.environ.get("PORTAL_PAGE_CACHE_SECONDS", "86400"))
+# How long a process may answer with the data version it last read instead of
+# reading it again (portal.models.current_version; never with read replicas):
+# how late, at most, an app server notices another process's import. 0 reads
+# it on every request.
+PORTAL_DATA_VERSION_SECONDS = float(os.environ.get("PORTAL_DATA_VERSION_SECONDS", "1"))
 
 # Rate limits per client address, "requests/seconds" (portal.ratelimit).
 PORTAL_RATE_LIMITS_ENABLED = env_bool("PORTAL_RATE_LIMITS", True)

@@ -200,15 +200,31 @@ def dead_cache():
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
     """Each test starts with an empty local-memory cache, and without what the
-    process keeps per data version (portal.caching.kept_here): tests roll
-    their data back, so the same version number can mean other data."""
+    process keeps per data version (portal.caching.kept_here) or of the
+    version itself (portal.models.current_version): tests roll their data
+    back, so the same version number can mean other data."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     from django.core.cache import cache
 
     from portal.caching import forget_kept_here
+    from portal.models import forget_version
 
     cache.clear()
     forget_kept_here()
+    forget_version()
     yield
     cache.clear()
     forget_kept_here()
+    forget_version()
+
+
+@pytest.fixture(scope="module")
+def migration_rows_back_afterwards(django_db_setup, django_db_blocker):
+    """For a module of transactional tests (transaction=True, serialized_rollback=True)."""
+    # A transactional test leaves the database flushed; serialized_rollback
+    # gives the migrations' rows (the provinces) back to the test itself only.
+    # The tests that run after these (the browser tests load the sample data,
+    # which needs the provinces) get them back here.
+    yield
+    with django_db_blocker.unblock():
+        connection.creation.deserialize_db_from_string(connection._test_serialized_contents)

@@ -1,7 +1,8 @@
-"""On PostgreSQL a public request's first query, the data version read
-(portal.models.current_version), is also its connection's health check: no
-`SELECT 1` round trip before it, and a kept connection the server dropped is
-replaced without the visitor seeing an error."""
+"""On PostgreSQL a public request's first query is also its connection's health
+check (portal.dbcheck): the data version read (portal.models.current_version)
+or, while the version is remembered, the record or number read. No `SELECT 1`
+round trip before it, and a kept connection the server dropped is replaced
+without the visitor seeing an error."""
 
 import pytest
 from django.db import connection, connections
@@ -11,6 +12,7 @@ from tests.factories import add_phone, make_agency
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("migration_rows_back_afterwards"),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="SQLite's health check sends no query"
     ),
@@ -19,15 +21,13 @@ pytestmark = [
 NUMBER = "0731-00008888"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _migration_data_back_afterwards(django_db_setup, django_db_blocker):
-    # A transactional test leaves the database flushed; serialized_rollback
-    # gives the migrations' rows (the provinces) back to the test itself only.
-    # The tests that run after these (the browser tests load the sample data,
-    # which needs the provinces) get them back here.
-    yield
-    with django_db_blocker.unblock():
-        connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+@pytest.fixture(
+    autouse=True, params=[0, 60], ids=["version read each request", "version remembered"]
+)
+def _version_seconds(request, settings):
+    # Remembered, the number read is the request's first query; read, the
+    # version is. Long enough not to run out between two requests of a test.
+    settings.PORTAL_DATA_VERSION_SECONDS = request.param
 
 
 @pytest.fixture
