@@ -862,7 +862,7 @@ def number_answer(request, number: phones.Phone) -> dict:
         "number": number.display,
         "key": number.key,
         "kind": str(number.kind),
-        "kind_label": number.kind_label,
+        "kind_label": phones.kind_label(number.kind, origin[1]),
         # A number its owner asked us not to show: nothing said about where it
         # was allotted either.
         "region": "" if suppressed else number.region,

@@ -17,8 +17,10 @@ obviously-fictitious sample numbers) are handled here explicitly.
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
+from django.utils import translation
 
 from portal.links import reverse_one
 
@@ -46,7 +48,7 @@ class Phone:
 
     @property
     def kind_label(self) -> str:
-        return str(PhoneKind(self.kind).label)
+        return kind_label(self.kind, translation.get_language())
 
     @property
     def region_en(self) -> str:
@@ -65,6 +67,13 @@ class Phone:
     @property
     def url(self) -> str:
         return reverse_one("agencies:phone-detail", "key", self.key)
+
+
+@cache
+def kind_label(kind: str, language: str) -> str:
+    """A PhoneKind's label in `language`, which must be the active one (callers
+    that know it pass it: asking costs more than the lookup)."""
+    return str(PhoneKind(kind).label)
 
 
 def clean(raw: str) -> str:

@@ -36,10 +36,9 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.middleware.gzip import re_accepts_gzip
 from django.utils import timezone
 from django.utils.cache import parse_etags, patch_vary_headers
-from django.utils.text import compress_string
 
 from . import release
-from .middleware import is_private
+from .middleware import gzip_body, is_private
 from .models import current_version
 
 logger = logging.getLogger(__name__)
@@ -198,7 +197,7 @@ class HttpCachingMiddleware:
             if len(body) >= _MIN_COMPRESSED:
                 # GZipMiddleware's BREACH padding is pointless here (no page
                 # holds a secret) and would be the same bytes on every hit.
-                body, gzipped = compress_string(body), True
+                body, gzipped = gzip_body(body), True
             _cache_set(key, (body, gzipped, response["Content-Type"], kept))
             response = self._body(request, response, body, gzipped)
         return self._headers(response, etag)

@@ -6,6 +6,7 @@ Every middleware here runs on every request, so each returns early from what
 does not concern the request (issue 22: each measured with /healthz).
 """
 
+import zlib
 from functools import cache
 
 from django.conf import settings
@@ -14,8 +15,10 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
+from django.middleware import gzip
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 from . import requestline, views
 from .api_errors import ApiError
@@ -61,6 +64,50 @@ class HeadWithoutBodyMiddleware:
             length = response.headers.get("Content-Length", str(len(response.content)))
             response.content = b""
             response["Content-Length"] = length
+        return response
+
+
+def gzip_body(body: bytes) -> bytes:
+    """`body` in gzip, as Django's compress_string() writes it (level 6, no
+    timestamp), with a window no larger than the body.
+
+    zlib prepares its whole window, 32 KB by default, before reading a byte:
+    for a 1.6 KB JSON answer that was ~60 of the ~75 µs compressing took, and
+    the output is the same size with a window that covers the body. Pages
+    larger than 16 KB get the full window, as before.
+    """
+    window = min(max(len(body) - 1, 1).bit_length(), 15)  # 2**window >= len(body)
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + max(window, 9), 8 if window > 12 else 4)
+    return compressor.compress(body) + compressor.flush()
+
+
+class GZipMiddleware(gzip.GZipMiddleware):
+    """Django's, for answers in one piece through gzip_body() and without the random
+    padding against BREACH: no page or answer holds a secret to find (there
+    are no sessions, tokens or personal data on public pages), and the same
+    bytes for every visitor is what a shared cache wants.
+    """
+
+    max_random_bytes = 0
+
+    def process_response(self, request, response):
+        if response.streaming:
+            return super().process_response(request, response)
+        # Django's rules, in its order: short bodies and encoded ones as they are.
+        if len(response.content) < 200 or response.has_header("Content-Encoding"):
+            return response
+        patch_vary_headers(response, ("Accept-Encoding",))
+        if not gzip.re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            return response
+        compressed = gzip_body(response.content)
+        if len(compressed) >= len(response.content):
+            return response
+        response.content = compressed
+        response.headers["Content-Length"] = str(len(compressed))
+        etag = response.get("ETag")
+        if etag and etag.startswith('"'):
+            response.headers["ETag"] = "W/" + etag
+        response.headers["Content-Encoding"] = "gzip"
         return response
 
 

@@ -85,7 +85,7 @@ MIDDLEWARE = [
     # After WhiteNoise, which serves its own pre-compressed files; before
     # everything that writes the body. No page carries a secret, so
     # compressing HTML and JSON gives BREACH nothing to find.
-    "django.middleware.gzip.GZipMiddleware",
+    "portal.middleware.GZipMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Inside the language and the headers (its 414 page is in the page's
     # language, with the CSP), before everything that reads the request.
