@@ -83,9 +83,10 @@ def gzip_body(body: bytes) -> bytes:
 
 class GZipMiddleware(gzip.GZipMiddleware):
     """Django's, for answers in one piece through gzip_body() and without the random
-    padding against BREACH: no page or answer holds a secret to find (there
-    are no sessions, tokens or personal data on public pages), and the same
-    bytes for every visitor is what a shared cache wants.
+    padding against BREACH: no public page or answer holds a secret to find
+    (no sessions, tokens or personal data), the staff admin's one secret in a
+    page, the CSRF token, is masked anew in every response by Django itself,
+    and the same bytes for every visitor is what a shared cache wants.
     """
 
     max_random_bytes = 0
