@@ -11,7 +11,7 @@ with an old one only for the moment a process remembers the version
 (current_version below), never longer.
 """
 
-import time
+from time import monotonic
 
 from django.conf import settings
 from django.db import (
@@ -69,15 +69,15 @@ def current_version() -> int:
     remember = _may_remember(connection)
     if remember:
         version, until = _remembered
-        if time.monotonic() < until:
+        if monotonic() < until:
             return version
     version = first_query(connection, lambda: _read_version(connection))
     if remember:
-        _remembered[:] = [version, time.monotonic() + settings.PORTAL_DATA_VERSION_SECONDS]
+        _remembered[:] = [version, monotonic() + settings.PORTAL_DATA_VERSION_SECONDS]
     return version
 
 
-# [version, until (time.monotonic())]: current_version()'s memory, one per process.
+# [version, until (monotonic())]: current_version()'s memory, one per process.
 _remembered: list = [0, float("-inf")]
 
 

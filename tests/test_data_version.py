@@ -1,6 +1,6 @@
 """The data version as a process remembers it (portal.models.current_version):
 a moment late about another process's import, never about its own change,
-never older than the data on a page."""
+never newer than the data on a page."""
 
 import pytest
 from django.db import connection
@@ -32,9 +32,11 @@ def _import_elsewhere():
 
 
 class _Clock:
+    """The clock current_version() reads, and only that one."""
+
     def __init__(self, monkeypatch):
         self.now = 1000.0
-        monkeypatch.setattr(models.time, "monotonic", lambda: self.now)
+        monkeypatch.setattr(models, "monotonic", lambda: self.now)
 
 
 @in_no_transaction
