@@ -11,7 +11,7 @@ import importlib
 import re
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
@@ -731,13 +731,18 @@ def json_answer(body: dict) -> HttpResponse:
     return HttpResponse(to_json(body), content_type="application/json")
 
 
-def _origin(request) -> tuple[str, str]:
+class _Site(NamedTuple):
     # What SiteUrl writes before a path (portal.links), and the language the
-    # paths are in: once per answer, not per link.
-    return absolute_url(request, "/").removesuffix("/"), translation.get_language()
+    # paths are in: worked out once per answer, not per link.
+    origin: str
+    language: str
 
 
-def _summary(row, origin: tuple[str, str]) -> tuple[dict, dict]:
+def _site(request) -> _Site:
+    return _Site(absolute_url(request, "/").removesuffix("/"), translation.get_language())
+
+
+def _summary(row, site: _Site) -> tuple[dict, dict]:
     """AgencySummary's fields from its seven columns, and its two links (which a
     schema writes after every other field, its subclasses' included)."""
     uscc, name, province, province_name, city, status, is_sample = row
@@ -750,15 +755,14 @@ def _summary(row, origin: tuple[str, str]) -> tuple[dict, dict]:
         "is_live": status in _LIVE,
         "is_sample": is_sample,
     }
-    site, language = origin
     links = {
-        "url": site + reverse_one("agencies:agency-detail", "uscc", uscc, language),
-        "api_url": site + reverse_one("api:agency", "uscc", uscc, language),
+        "url": site.origin + reverse_one("agencies:agency-detail", "uscc", uscc, site.language),
+        "api_url": site.origin + reverse_one("api:agency", "uscc", uscc, site.language),
     }
     return fields, links
 
 
-def _phone_link(row, origin: tuple[str, str]) -> dict:
+def _phone_link(row, site: _Site) -> dict:
     """PhoneLink from the columns _LINK + reported_on."""
     key, as_reported, kind, label, source, source_url, reported_on = row
     return {
@@ -769,7 +773,7 @@ def _phone_link(row, origin: tuple[str, str]) -> dict:
         "source": source,
         "source_url": source_url,
         "reported_on": _when(reported_on),
-        "url": origin[0] + reverse_one("agencies:phone-detail", "key", key, origin[1]),
+        "url": site.origin + reverse_one("agencies:phone-detail", "key", key, site.language),
     }
 
 
@@ -787,8 +791,8 @@ def record_answer(request, code: str) -> dict | None:
     # One round trip for the five lists where the database is across a network.
     read = rows_together([(rows, pk) for rows in _RECORD_ROWS.values()])
     lists = dict(zip(_RECORD_ROWS, read, strict=True))
-    origin = _origin(request)
-    fields, links = _summary(summary, origin)
+    site = _site(request)
+    fields, links = _summary(summary, site)
     names = lists["names"]
     return {
         **fields,
@@ -802,7 +806,7 @@ def record_answer(request, code: str) -> dict | None:
         "business_scope": business_scope,
         "former_names": [name for name, kind in names if kind == NameKind.FORMER],
         "aliases": [name for name, kind in names if kind == NameKind.ALIAS],
-        "phones": [_phone_link(row, origin) for row in lists["phones"]],
+        "phones": [_phone_link(row, site) for row in lists["phones"]],
         "clients": [
             {"name": name, "since": _when(since), "until": _when(until), "source_url": url}
             for name, since, until, url in lists["clients"]
@@ -850,19 +854,19 @@ def number_answer(request, number: phones.Phone) -> dict:
     # without is looked up on the list (one more query, only then).
     rows = number_rows(number.key)  # in agencies.rows.NUMBER_COLUMNS' order
     suppressed = not rows and SuppressedPhone.objects.covers(number.key)
-    origin = _origin(request)
+    site = _site(request)
     agencies = []
     for row in rows:
         uscc, name, city, status, is_sample, _established, code, province, *link = row
         key, kind, as_reported, label, source, source_url, reported_on = link
-        fields, links = _summary((uscc, name, code, province, city, status, is_sample), origin)
+        fields, links = _summary((uscc, name, code, province, city, status, is_sample), site)
         link = (key, as_reported, kind, label, source, source_url, reported_on)
-        agencies.append({**fields, "link": _phone_link(link, origin), **links})
+        agencies.append({**fields, "link": _phone_link(link, site), **links})
     return {
         "number": number.display,
         "key": number.key,
         "kind": str(number.kind),
-        "kind_label": phones.kind_label(number.kind, origin[1]),
+        "kind_label": phones.kind_label(number.kind, site.language),
         # A number its owner asked us not to show: nothing said about where it
         # was allotted either.
         "region": "" if suppressed else number.region,

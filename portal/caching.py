@@ -195,8 +195,8 @@ class HttpCachingMiddleware:
             ]
             body, gzipped = response.content, False
             if len(body) >= _MIN_COMPRESSED:
-                # GZipMiddleware's BREACH padding is pointless here (no page
-                # holds a secret) and would be the same bytes on every hit.
+                # As portal.middleware.GZipMiddleware compresses: stored
+                # once, the same bytes on every hit.
                 body, gzipped = gzip_body(body), True
             _cache_set(key, (body, gzipped, response["Content-Type"], kept))
             response = self._body(request, response, body, gzipped)

@@ -15,7 +15,6 @@ from time import monotonic
 
 from django.conf import settings
 from django.db import (
-    DEFAULT_DB_ALIAS,
     connections,
     models,
     router,
@@ -89,7 +88,7 @@ def forget_version() -> None:
 def _may_remember(connection) -> bool:
     return (
         settings.PORTAL_DATA_VERSION_SECONDS > 0
-        and connection.alias == DEFAULT_DB_ALIAS
+        # The one database: no replica aliases.
         and len(settings.DATABASES) == 1
         and not connection.in_atomic_block
     )
