@@ -196,6 +196,22 @@ def setup_database(db: str, n: int, reuse: bool, name: str = DB_NAME) -> None:
             )
 
 
+# What the figures depend on and docs/deploy.md recommends: reported with them.
+SERVER_SETTINGS = ("shared_buffers", "effective_cache_size", "work_mem", "autovacuum")
+
+
+def server_settings() -> dict:
+    """The PostgreSQL server's settings that the figures depend on, as it reports them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        found = {}
+        for name in SERVER_SETTINGS:
+            cursor.execute(f"SHOW {name}")
+            found[name] = cursor.fetchone()[0]
+    return found
+
+
 def load_articles() -> None:
     from django.core.management import call_command
 
@@ -762,6 +778,10 @@ def markdown(result: dict) -> str:
         f"{config['threads']} threads, {config['duration_s']} s per run; "
         f"{result['cpus']} CPUs, load average at start {result['loadavg_at_start'][0]}.",
     ]
+    if settings := result.get("server_settings"):
+        lines.append(
+            "PostgreSQL: " + ", ".join(f"{name} {value}" for name, value in settings.items()) + "."
+        )
     if "peer" in result:
         lines += peer_markdown(result)
     for name, run in result["runs"].items():
@@ -988,6 +1008,8 @@ def main(argv=None) -> None:
         },
     }
     setup_database(args.db, args.agencies, args.reuse, args.db_name)
+    if args.db == "postgres":
+        result["server_settings"] = server_settings()
     if not args.reuse:
         print(f"importing {args.agencies:,} agencies into {args.db} …", flush=True)
         result["import"] = run_import(args.agencies)

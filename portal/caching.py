@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.cache import parse_etags, patch_vary_headers
 
 from . import release
-from .middleware import gzip_body, is_private
+from .middleware import GZIP_MIN_BYTES, gzip_body, is_private
 from .models import current_version
 
 logger = logging.getLogger(__name__)
@@ -53,8 +53,6 @@ _CACHEABLE_TYPES = (
     "application/atom+xml",
     "text/plain",
 )
-# Below this GZipMiddleware does not compress either.
-_MIN_COMPRESSED = 200
 
 
 def _skipped(request) -> bool:
@@ -194,7 +192,7 @@ class HttpCachingMiddleware:
                 if name.lower() in ("content-language", "access-control-allow-origin", "link")
             ]
             body, gzipped = response.content, False
-            if len(body) >= _MIN_COMPRESSED:
+            if len(body) >= GZIP_MIN_BYTES:  # as GZipMiddleware
                 # As portal.middleware.GZipMiddleware compresses: stored
                 # once, the same bytes on every hit.
                 body, gzipped = gzip_body(body), True

@@ -67,6 +67,14 @@ class HeadWithoutBodyMiddleware:
         return response
 
 
+# Answers shorter than this go uncompressed (Django's own floor is 200 bytes).
+# Under a kilobyte, gzip saves a few hundred bytes on an answer whose headers
+# are already about that long, and never a round trip (a first TCP window is
+# ten segments); it cost 13-30 µs of a ~700 µs number API answer, the
+# commonest short answer (docs/benchmarks.md).
+GZIP_MIN_BYTES = 1024
+
+
 def gzip_body(body: bytes) -> bytes:
     """`body` in gzip, as Django's compress_string() writes it (level 6, no
     timestamp), with a window no larger than the body.
@@ -94,8 +102,9 @@ class GZipMiddleware(gzip.GZipMiddleware):
     def process_response(self, request, response):
         if response.streaming:
             return super().process_response(request, response)
-        # Django's rules, in its order: short bodies and encoded ones as they are.
-        if len(response.content) < 200 or response.has_header("Content-Encoding"):
+        # Django's rules, in its order: short bodies (our floor) and encoded
+        # ones as they are.
+        if len(response.content) < GZIP_MIN_BYTES or response.has_header("Content-Encoding"):
             return response
         patch_vary_headers(response, ("Accept-Encoding",))
         if not gzip.re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):

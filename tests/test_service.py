@@ -18,7 +18,7 @@ from django.core.management.base import SystemCheckError
 from django.utils.text import compress_string
 
 from portal import health, release
-from portal.middleware import gzip_body
+from portal.middleware import GZIP_MIN_BYTES, gzip_body
 from portal.privacy import AccessLogger, RedactingFilter, redact_path
 from tests.factories import make_agency
 
@@ -47,7 +47,9 @@ def test_every_response_carries_the_security_headers(client, url):
 
 @pytest.mark.parametrize("url", ["/", "/api/v1/agencies"])
 def test_html_and_json_are_compressed_when_the_client_accepts_it(client, url):
-    make_agency("长沙示例资产管理有限公司")
+    # Three agencies: a list long enough to be worth compressing (GZIP_MIN_BYTES).
+    for name in ("长沙示例资产管理有限公司", "岳阳示例资产管理有限公司", "衡阳示例咨询有限公司"):
+        make_agency(name)
     plain = client.get(url)
     packed = client.get(url, headers={"accept-encoding": "gzip, br"})
     assert "Content-Encoding" not in plain
@@ -58,12 +60,24 @@ def test_html_and_json_are_compressed_when_the_client_accepts_it(client, url):
 
 @pytest.mark.parametrize("url", ["/", "/api/v1/agencies"])
 def test_compressed_answers_read_back_whole_and_alike_for_every_visitor(client, url):
-    make_agency("长沙示例资产管理有限公司")
+    for name in ("长沙示例资产管理有限公司", "岳阳示例资产管理有限公司", "衡阳示例咨询有限公司"):
+        make_agency(name)
     plain = client.get(url).content
     packed = [client.get(url, headers={"accept-encoding": "gzip"}).content for _ in range(2)]
     assert gzip.decompress(packed[0]) == plain
     # No random padding: a shared cache may hand the same bytes to everyone.
     assert packed[0] == packed[1]
+
+
+def test_a_short_answer_goes_uncompressed_with_the_same_headers_for_every_client(client):
+    # A number nobody reported: a few hundred bytes of JSON, where gzip would
+    # save less than the headers weigh (portal.middleware.GZIP_MIN_BYTES).
+    plain = client.get("/api/v1/phones/13900000000")
+    packed = client.get("/api/v1/phones/13900000000", headers={"accept-encoding": "gzip"})
+    assert plain.status_code == packed.status_code == 200
+    assert len(plain.content) < GZIP_MIN_BYTES
+    assert "Content-Encoding" not in packed and packed.content == plain.content
+    assert packed["ETag"] == plain["ETag"] and not packed["ETag"].startswith("W/")
 
 
 @pytest.mark.parametrize("size", [200, 511, 512, 513, 1600, 4097, 16384, 16385, 200_000])
