@@ -31,6 +31,7 @@ articles cite) and regexes. Here they are only loaded, checked and applied:
 - `night_contact` has no patterns: it fires on the time the reader gives.
 """
 
+import dataclasses
 import datetime
 import re
 import unicodedata
@@ -46,7 +47,7 @@ from django.utils.translation import get_language
 from portal.links import reverse_one
 
 from ..search.textnorm import simplified
-from . import pinyin
+from . import model, pinyin
 
 RULES_FILE = Path(__file__).resolve().parent / "signals.yaml"
 LEVELS = ("violation", "warning", "info")  # also the order on the page
@@ -123,6 +124,7 @@ class Signal:
     quote_start: int = 0  # where the quote begins in the text
     cut_before: bool = False  # the quote leaves out the start of its sentence
     cut_after: bool = False
+    learned: bool = False  # raised by the clause model (model.py), not by a pattern
 
     @property
     def article_url(self) -> str:
@@ -542,9 +544,11 @@ def is_night(moment: datetime.time) -> bool:
     return moment >= NIGHT_STARTS or moment < NIGHT_ENDS
 
 
-def find(text: str, called_at: datetime.time | None = None) -> list[Signal]:
-    """The signals in a message, violations first, each in the order it appears."""
+def find(text: str, called_at: datetime.time | None = None, learned: bool = True) -> list[Signal]:
+    """The signals in a message, violations first, each in the order it appears;
+    `learned=False`: the rules' alone, without the clause model's."""
     found: dict[str, Signal] = {}
+    searched: dict[str, bool] = {}  # an `unless` pattern's answer, asked once per message
     folded = fold(text)
     parts, sentences = clauses(folded)
     for rule in rules().rules:
@@ -566,12 +570,49 @@ def find(text: str, called_at: datetime.time | None = None) -> list[Signal]:
                 combo_hits.append(hit)
             else:
                 hits.extend(combo_hits)
-        if hits and any(pattern.search(folded.text) for pattern in rule.unless):
+        if hits and any(_found(pattern, folded.text, searched) for pattern in rule.unless):
             hits = []
         if hits:
             hits.sort(key=lambda hit: hit[1])
             found[rule.code] = _signal(rule, text, folded, sentences, hits)
+    if learned:
+        _add_learned(found, text, folded, parts, sentences, searched)
     return sorted(found.values(), key=lambda s: (LEVELS.index(s.rule.level), s.position))
+
+
+def _found(pattern: re.Pattern, text: str, searched: dict[str, bool]) -> bool:
+    if pattern.pattern not in searched:
+        searched[pattern.pattern] = pattern.search(text) is not None
+    return searched[pattern.pattern]
+
+
+def _add_learned(found: dict, text: str, folded: Folded, parts, sentences, searched) -> None:
+    """The signals the clause model (model.py) reads in a clause and the rules
+    did not raise: only where the signal's `except` patterns do not excuse the
+    clause and no rule's `unless` marks the message as not addressed to the
+    reader. The whole clause is what it marks."""
+    learned = model.model()
+    if learned is None:
+        return
+    loaded = {rule.code: rule for rule in rules().rules}
+    proposed: dict[str, Clause] = {}
+    for clause in parts:
+        for code, _ in learned.raised(clause.text):
+            if code not in found and code not in proposed and not loaded[code].excused(clause.text):
+                proposed[code] = clause
+    if not proposed or any(_found(p, folded.text, searched) for p in _every_unless()):
+        return
+    for code, clause in proposed.items():
+        hit = (clause, clause.start, clause.start + len(clause.text))
+        signal = _signal(loaded[code], text, folded, sentences, [hit])
+        found[code] = dataclasses.replace(signal, learned=True)
+
+
+@cache
+def _every_unless() -> tuple[re.Pattern, ...]:
+    """Every rule's `unless` patterns, each once: most rules share `{not_to_you}`,
+    and a long message searched for it once instead of seven times saves 3 ms."""
+    return tuple({p.pattern: p for rule in rules().rules for p in rule.unless}.values())
 
 
 def _first_hit(rule: Rule, pattern, parts: list[Clause]) -> tuple[Clause, int, int] | None:
