@@ -85,9 +85,18 @@ def from_data(data: dict) -> Model:
     )
 
 
-def digest(path: Path) -> str:
-    """What `trained_on` in model.json holds: the training file's SHA-256."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def trained_on() -> dict[str, str]:
+    """What `trained_on` in model.json holds: the SHA-256 of the messages it
+    learns from and of the rules whose hits label them and whose `except` and
+    `unless` patterns choose its thresholds. A change to either: train again."""
+    # Here, not at the top: signals imports this module.
+    from .evaluation import DATA
+    from .signals import RULES_FILE
+
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in (DATA / "tuning.yaml", RULES_FILE)
+    }
 
 
 @cache

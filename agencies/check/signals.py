@@ -28,7 +28,10 @@ articles cite) and regexes. Here they are only loaded, checked and applied:
 - it is reported once, quoting the first sentence that raised it, with the
   places in the text of every match (`matches`, offsets into the text as
   submitted, in code points);
-- `night_contact` has no patterns: it fires on the time the reader gives.
+- `night_contact` has no patterns: it fires on the time the reader gives;
+- then the clause model (`model.py`) may add a signal no pattern raised, on
+  a clause the signal's `except` patterns do not excuse, in a message no
+  `unless` marks; never remove one.
 """
 
 import dataclasses
