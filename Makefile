@@ -23,7 +23,7 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-xlsx eval-check cluster cluster-stop fault-test fault-test-short clean
+.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-xlsx eval-check check-model cluster cluster-stop fault-test fault-test-short clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
@@ -39,6 +39,7 @@ help:
 	@echo "                   --peer: each workload against Datasette on the same data, e.g."
 	@echo "                   BENCH_ARGS=\"--peer --db postgres --agencies 1000000 --reuse\""
 	@echo "make eval-check     the message check's precision and recall on tests/data/check (BENCH_ARGS=\"--db postgres\")"
+	@echo "make check-model    retrain the message check's clause model on tuning.yaml (agencies/check/model.json, ~1 min)"
 	@echo "make bench-xlsx     import_agencies on a 100,000-row .xlsx workbook, SQLite (BENCH_ARGS=\"--compare-jsonl\")"
 	@echo "make cluster        nginx, two gunicorn instances, PostgreSQL primary + replica, Redis on this machine (https://127.0.0.1:8443/)"
 	@echo "make cluster-stop   stop all of it and remove its folder"
@@ -133,6 +134,11 @@ bench: install
 # held-out halves of tests/data/check; see docs/benchmarks.md.
 eval-check: install
 	$(PY) bench/eval_check.py $(BENCH_ARGS)
+
+# The message check's clause model, from tests/data/check/tuning.yaml alone:
+# cross-validates, prints the threshold it chose, writes agencies/check/model.json.
+check-model: install
+	$(PY) bench/train_check_model.py $(BENCH_ARGS)
 
 # Fails under 5,000 rows/s (--min-rate); see docs/benchmarks.md.
 bench-xlsx: install
