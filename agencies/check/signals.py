@@ -259,10 +259,12 @@ def _han_texts(data: dict):
 
 
 def warm() -> None:
-    """Load the rules and build the pinyin vocabulary before the first request
-    (gunicorn's post_worker_init): a quarter of a second otherwise paid by the
-    first visitor whose message has Latin letters in it."""
+    """Load the rules, build the pinyin vocabulary and read the clause model
+    before the first request (gunicorn's post_worker_init): a quarter of a
+    second each, otherwise paid by the first visitor whose message has Latin
+    letters in it, and by the first visitor at all."""
     _vocabulary()
+    model.model()
 
 
 @cache
