@@ -283,7 +283,7 @@ def main() -> int:
     data = Trainer(codes, messages).train()
     data["thresholds"] = dict.fromkeys(codes, threshold)
     data["trained_on"] = model.trained_on()
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(model.pack(data), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     model.MODEL_FILE.write_text(text + "\n", encoding="utf-8")
     print(f"wrote {model.MODEL_FILE.relative_to(ROOT)}: {len(data['weights'])} n-grams")
     return 0
