@@ -224,6 +224,10 @@ def server_environment(port: int, page_cache: bool, max_requests: int) -> dict:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        # As deploy/portal.env.example sets it for production: the API's links
+        # start with it instead of the scheme and host worked out from each
+        # request (~40 µs of a ~750 µs number API answer). Same links here.
+        "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
         "DJANGO_LOG_LEVEL": "WARNING",
         "PORTAL_RATE_LIMITS": "false",
         "PORTAL_PAGE_CACHE": "true" if page_cache else "false",
