@@ -9,7 +9,11 @@ import (`import_records`) into this benchmark's own database
 (bench/out/benchhttp.sqlite3, or the PostgreSQL database `benchhttp` on
 PG_URL's server; --reuse keeps it), with the articles loaded. Static files are
 collected and gunicorn starts with portal/gunicorn.conf.py on 127.0.0.1:--port
-with 2 workers, debug off, rate limits off and no access log.
+with 2 workers, debug off, rate limits off, PORTAL_BASE_URL set as in
+production and the access log written to /dev/null (formatted as in
+production, then dropped). On PostgreSQL the report names the server's
+shared_buffers and the other settings the figures depend on (docs/deploy.md
+recommends 2GB; Debian's default is 128MB).
 
 For each page type, wrk (10 connections, 2 threads, --duration seconds)
 cycles through a list of concrete URLs (different agencies, numbers and
