@@ -230,7 +230,8 @@ def server_environment(port: int, page_cache: bool, max_requests: int) -> dict:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         # As deploy/portal.env.example sets it for production: the API's links
         # start with it instead of the scheme and host worked out from each
-        # request (~40 µs of a ~750 µs number API answer). Same links here.
+        # request. Same links here; no measurable change in req/s
+        # (docs/benchmarks.md, sixth measurement).
         "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
         "DJANGO_LOG_LEVEL": "WARNING",
         "PORTAL_RATE_LIMITS": "false",
