@@ -61,7 +61,7 @@ def read_messages(messages: list[dict]) -> list[dict]:
     clause, and whether the message is marked as not addressed to the reader."""
     from agencies.check import signals
 
-    loaded = signals.rules().rules
+    every_unless = signals.rules().every_unless
     out = []
     for message in messages:
         text = message["text"]
@@ -84,7 +84,7 @@ def read_messages(messages: list[dict]) -> list[dict]:
                 "maybe": set(message.get("maybe") or ()),
                 "rules": set(found),
                 "clauses": clauses,
-                "unless": any(p.search(folded.text) for r in loaded for p in r.unless),
+                "unless": any(p.search(folded.text) for p in every_unless),
             }
         )
     return out
@@ -170,7 +170,7 @@ class Trainer:
         # rule found it, the clause scored highest stands for it.
         from agencies.check import signals
 
-        rules = {r.code: r for r in signals.rules().rules}
+        rules = signals.rules().by_code
         chosen = {}
         for m_at, message in enumerate(self.messages):
             for k, code in enumerate(self.codes):
@@ -207,7 +207,7 @@ def best_clause_scores(data: dict, messages: list[dict]) -> list[dict[str, float
     signal's `except` patterns do not excuse (0 in a message marked by `unless`)."""
     from agencies.check import model, signals
 
-    rules = {r.code: r for r in signals.rules().rules}
+    rules = signals.rules().by_code
     read = model.from_data(data)
     out = []
     for message in messages:
@@ -245,9 +245,9 @@ def main() -> int:
     parser.add_argument("--cv-only", action="store_true")
     args = parser.parse_args()
     setup()
-    from agencies.check import evaluation, model, signals
+    from agencies.check import evaluation, model
 
-    levels = {r.code: r.level for r in signals.rules().rules}
+    levels = evaluation.levels()
     codes = [code for code in levels if code != "night_contact"]
     messages = read_messages(evaluation.load("tuning"))
     order = list(range(len(messages)))

@@ -192,7 +192,7 @@ class HttpCachingMiddleware:
                 if name.lower() in ("content-language", "access-control-allow-origin", "link")
             ]
             body, gzipped = response.content, False
-            if len(body) >= GZIP_MIN_BYTES:  # as GZipMiddleware
+            if len(body) >= GZIP_MIN_BYTES:
                 # As portal.middleware.GZipMiddleware compresses: stored
                 # once, the same bytes on every hit.
                 body, gzipped = gzip_body(body), True

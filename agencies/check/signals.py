@@ -39,7 +39,7 @@ import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
@@ -203,6 +203,18 @@ class Rules:
     # rules covers it, and the rules' Han text the words are taken from.
     pinyin_single: tuple[tuple[str, str], ...] = ()
     han_texts: tuple[str, ...] = ()
+
+    @cached_property
+    def by_code(self) -> dict[str, Rule]:
+        return {rule.code: rule for rule in self.rules}
+
+    @cached_property
+    def every_unless(self) -> tuple[re.Pattern, ...]:
+        """Every rule's `unless` patterns, each once: most rules share
+        `{not_to_you}`, and a long message searched for it once instead of seven
+        times saves 3 ms. A message any of them matches is not addressed to the
+        reader: the clause model adds nothing to it (nor learns from it)."""
+        return tuple({p.pattern: p for rule in self.rules for p in rule.unless}.values())
 
     def step_text(self, key: str) -> str:
         if _english() and self.steps_en and self.steps_en.get(key):
@@ -599,25 +611,18 @@ def _add_learned(found: dict, text: str, folded: Folded, parts, sentences, searc
     learned = model.model()
     if learned is None:
         return
-    loaded = {rule.code: rule for rule in rules().rules}
+    loaded = rules().by_code
     proposed: dict[str, Clause] = {}
     for clause in parts:
         for code, _ in learned.raised(clause.text):
             if code not in found and code not in proposed and not loaded[code].excused(clause.text):
                 proposed[code] = clause
-    if not proposed or any(_found(p, folded.text, searched) for p in _every_unless()):
+    if not proposed or any(_found(p, folded.text, searched) for p in rules().every_unless):
         return
     for code, clause in proposed.items():
         hit = (clause, clause.start, clause.start + len(clause.text))
         signal = _signal(loaded[code], text, folded, sentences, [hit])
         found[code] = dataclasses.replace(signal, learned=True)
-
-
-@cache
-def _every_unless() -> tuple[re.Pattern, ...]:
-    """Every rule's `unless` patterns, each once: most rules share `{not_to_you}`,
-    and a long message searched for it once instead of seven times saves 3 ms."""
-    return tuple({p.pattern: p for rule in rules().rules for p in rule.unless}.values())
 
 
 def _first_hit(rule: Rule, pattern, parts: list[Clause]) -> tuple[Clause, int, int] | None:
