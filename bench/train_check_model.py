@@ -69,16 +69,14 @@ def read_messages(messages: list[dict]) -> list[dict]:
         parts, _ = signals.clauses(folded)
         found = {s.rule.code: s.matches for s in signals.find(text, learned=False)}
         clauses = []
-        texts = [clause.text for clause in parts]
-        speakers = signals.speaker_features(texts)
-        for clause, features in zip(parts, speakers, strict=True):
+        for clause in parts:
             start, end = folded.span(clause.start, clause.start + len(clause.text))
             hit = {
                 code
                 for code, spans in found.items()
                 if any(a < end and b > start for a, b in spans)
             }
-            clauses.append((clause.text, hit, features))
+            clauses.append((clause.text, hit))
         out.append(
             {
                 "id": message["id"],
@@ -86,10 +84,7 @@ def read_messages(messages: list[dict]) -> list[dict]:
                 "maybe": set(message.get("maybe") or ()),
                 "rules": set(found),
                 "clauses": clauses,
-                # Not addressed to the reader, or someone else's debt retold
-                # (a `speakers:` entry with `stops_model`): the model adds nothing.
-                "unless": any(p.search(folded.text) for p in every_unless)
-                or signals.stops_model(texts),
+                "unless": any(p.search(folded.text) for p in every_unless),
             }
         )
     return out
@@ -108,9 +103,7 @@ class Trainer:
         from agencies.check import model
 
         self.codes = codes
-        self.grams = [
-            [model.features(text, speakers) for text, _, speakers in m["clauses"]] for m in messages
-        ]
+        self.grams = [[model.grams(text) for text, _ in m["clauses"]] for m in messages]
         counts: dict[str, int] = {}
         for clause_grams in self.grams:
             for found in clause_grams:
@@ -131,7 +124,7 @@ class Trainer:
         where no rule hit."""
         out = []
         for m_at, message in enumerate(self.messages):
-            for c_at, (_, hit, _) in enumerate(message["clauses"]):
+            for c_at, (_, hit) in enumerate(message["clauses"]):
                 labels = {}
                 for k, code in enumerate(self.codes):
                     if code in message["maybe"]:
@@ -184,7 +177,7 @@ class Trainer:
                 if code not in message["labels"] or code in message["rules"]:
                     continue
                 best, best_at = -math.inf, None
-                for c_at, (text, _, _) in enumerate(message["clauses"]):
+                for c_at, (text, _) in enumerate(message["clauses"]):
                     if rules[code].excused(text):
                         continue
                     z = bias[k] + sum(weights[i][k] for i in self.ids[m_at][c_at])
@@ -220,8 +213,8 @@ def best_clause_scores(data: dict, messages: list[dict]) -> list[dict[str, float
     for message in messages:
         best = dict.fromkeys(read.codes, 0.0)
         if not message["unless"]:
-            for text, _, speakers in message["clauses"]:
-                for code, z in zip(read.codes, read.logits(text, speakers), strict=True):
+            for text, _ in message["clauses"]:
+                for code, z in zip(read.codes, read.logits(text), strict=True):
                     p = sigmoid(z)
                     if p > best[code] and not rules[code].excused(text):
                         best[code] = p

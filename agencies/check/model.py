@@ -25,7 +25,6 @@ import json
 import math
 import sys
 from array import array
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,7 +32,6 @@ from pathlib import Path
 MODEL_FILE = Path(__file__).resolve().parent / "model.json"
 _DIGITS = str.maketrans("123456789", "000000000")  # 15天 and 3天 read alike
 START, END = "\x02", "\x03"  # where a clause begins and ends, as n-gram characters
-SPEAKER = "\x01"  # before a `speakers:` name among the n-grams
 
 
 def grams(text: str) -> set[str]:
@@ -44,14 +42,6 @@ def grams(text: str) -> set[str]:
     # Lists, not generators: a third faster, and this runs on every clause.
     found.update([marked[i : i + 2] for i in range(len(marked) - 1)])
     found.update([marked[i : i + 3] for i in range(len(marked) - 2)])
-    return found
-
-
-def features(text: str, speakers: Iterable[str] = ()) -> set[str]:
-    """What the model reads of a clause: its n-grams, and who is speaking
-    (each `speakers:` name, marked so that no n-gram can be read as it)."""
-    found = grams(text)
-    found.update(SPEAKER + name for name in speakers)
     return found
 
 
@@ -69,25 +59,22 @@ class Model:
     signals: array
     weights: array
 
-    def logits(self, text: str, speakers: Iterable[str] = ()) -> list[float]:
-        """Each signal's log-odds for one clause; `speakers`: the names of the
-        `speakers:` entries of signals.yaml that hold for it (who is speaking)."""
+    def logits(self, text: str) -> list[float]:
+        """Each signal's log-odds for one clause."""
         scores = list(self.bias)
         starts, signals, weights = self.starts, self.signals, self.weights
-        for row in map(self.rows.get, features(text, speakers)):
+        for row in map(self.rows.get, grams(text)):
             if row is None:
                 continue
             for at in range(starts[row], starts[row + 1]):
                 scores[signals[at]] += weights[at]
         return scores
 
-    def raised(self, text: str, speakers: Iterable[str] = ()) -> list[tuple[str, float]]:
+    def raised(self, text: str) -> list[tuple[str, float]]:
         """(code, probability) of each signal this clause reaches the threshold of."""
         return [
             (code, 1 / (1 + math.exp(-score)))
-            for code, score, cutoff in zip(
-                self.codes, self.logits(text, speakers), self.cutoffs, strict=True
-            )
+            for code, score, cutoff in zip(self.codes, self.logits(text), self.cutoffs, strict=True)
             if score >= cutoff
         ]
 

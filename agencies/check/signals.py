@@ -203,15 +203,6 @@ class Rules:
     # rules covers it, and the rules' Han text the words are taken from.
     pinyin_single: tuple[tuple[str, str], ...] = ()
     han_texts: tuple[str, ...] = ()
-    # Who is speaking (`speakers:`): (name, where, patterns, stops_model),
-    # read by the clause model only; see speaker_features().
-    speakers: tuple[tuple[str, str, tuple[re.Pattern, ...], bool], ...] = ()
-
-    @cached_property
-    def model_stoppers(self) -> frozenset[str]:
-        """The `speakers:` names with `stops_model`: where one holds, the clause
-        model adds nothing to the message."""
-        return frozenset(name for name, _, _, stops in self.speakers if stops)
 
     @cached_property
     def by_code(self) -> dict[str, Rule]:
@@ -258,62 +249,13 @@ def parse(text: str) -> Rules:
                 key=lambda pair: -len(pair[0]),
             )
         )
-        speakers = tuple(
-            _speaker(name, item, words) for name, item in (data.get("speakers") or {}).items()
-        )
     except (yaml.YAMLError, KeyError, TypeError, AttributeError, re.error, ValueError) as error:
         raise ImproperlyConfigured(f"{RULES_FILE.name}: {error}") from error
     codes = [rule.code for rule in found]
     if len(set(codes)) != len(codes):
         raise ImproperlyConfigured(f"{RULES_FILE.name}: a code appears twice")
     single = tuple((str(k).lower(), str(v)) for k, v in (data.get("pinyin") or {}).items())
-    return Rules(found, steps, spellings, steps_en, single, tuple(_han_texts(data)), speakers)
-
-
-SPEAKER_WHERE = ("before", "first", "message")
-
-
-def _speaker(name: str, item: dict, words: dict[str, str]):
-    if item["where"] not in SPEAKER_WHERE:
-        raise ValueError(f"speakers: {name}: where must be one of {', '.join(SPEAKER_WHERE)}")
-    patterns = tuple(_compile(p, words) for p in item["patterns"])
-    if not patterns:
-        raise ValueError(f"speakers: {name} needs patterns")
-    return str(name), item["where"], patterns, bool(item.get("stops_model"))
-
-
-def speaker_features(texts: list[str]) -> list[tuple[str, ...]]:
-    """Per clause of a message (its folded texts, in order): the names of the
-    `speakers:` entries that hold for it, as the clause model reads them (an
-    entry whose `where` is `before` holds from the first clause it matches to
-    the end of the message; `first` and `message` hold for every clause).
-    Entries with `stops_model` are not features: see stops_model()."""
-    return [
-        tuple(name for name in names if name not in rules().model_stoppers)
-        for names in _speakers(texts)
-    ]
-
-
-def stops_model(texts: list[str]) -> bool:
-    """Whether a `speakers:` entry with `stops_model` holds in the message:
-    then the clause model adds nothing to it."""
-    stoppers = rules().model_stoppers
-    return bool(stoppers) and any(stoppers.intersection(names) for names in _speakers(texts))
-
-
-def _speakers(texts: list[str]) -> list[list[str]]:
-    out: list[list[str]] = [[] for _ in texts]
-    for name, where, patterns, _ in rules().speakers:
-        searched = texts[:1] if where == "first" else texts
-        at = next(
-            (i for i, text in enumerate(searched) if any(p.search(text) for p in patterns)),
-            None,
-        )
-        if at is None:
-            continue
-        for names in out[at if where == "before" else 0 :]:
-            names.append(name)
-    return out
+    return Rules(found, steps, spellings, steps_en, single, tuple(_han_texts(data)))
 
 
 def _han_texts(data: dict):
@@ -671,11 +613,8 @@ def _add_learned(found: dict, text: str, folded: Folded, parts, sentences, searc
         return
     loaded = rules().by_code
     proposed: dict[str, Clause] = {}
-    texts = [clause.text for clause in parts]
-    if stops_model(texts):
-        return
-    for clause, features in zip(parts, speaker_features(texts), strict=True):
-        for code, _ in learned.raised(clause.text, features):
+    for clause in parts:
+        for code, _ in learned.raised(clause.text):
             if code not in found and code not in proposed and not loaded[code].excused(clause.text):
                 proposed[code] = clause
     if not proposed or any(_found(p, folded.text, searched) for p in rules().every_unless):
