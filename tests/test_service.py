@@ -254,6 +254,10 @@ def test_privacy_page_says_what_is_kept_and_how_to_ask_for_removal(client, setti
     [
         ("agencies:agency-detail", "uscc", "91430100MA4L00000X"),
         ("agencies:phone-detail", "key", "+14155550123"),
+        ("agencies:phone-detail", "key", "073100001111"),
+        # Not ASCII letters and digits: quoted as reverse() quotes them.
+        ("agencies:phone-detail", "key", "０７３１ 0000%1111"),
+        ("agencies:phone-detail", "key", "０７３１００００１１１１"),
         ("agencies:province-detail", "slug", "hunan"),
         ("articles:detail", "slug", "harassment-what-to-do"),
         ("articles:tag", "slug", "cui-shou-gui-ze"),
