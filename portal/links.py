@@ -52,7 +52,13 @@ def reverse_one(viewname: str, kwarg: str, value: str, language: str | None = No
     it costs more than the rest of this function (a context-local lookup):
     answers that write several links per row ask once."""
     before, after = _around(viewname, kwarg, language or get_language())
-    return before + quote(str(value), safe=RFC3986_SUBDELIMS + "/~:@") + after
+    value = str(value)
+    # Letters and digits of ASCII are never quoted, and they are every credit
+    # code and number key: quote() costs more than the rest here (~2 µs, 22
+    # times in a number's answer).
+    if not (value.isascii() and value.isalnum()):
+        value = quote(value, safe=RFC3986_SUBDELIMS + "/~:@")
+    return before + value + after
 
 
 def _on_the_site(path: str, info: SerializationInfo) -> str:

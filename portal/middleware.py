@@ -15,10 +15,11 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
-from django.middleware import gzip
+from django.middleware import csp, gzip
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.csp import CSP, build_policy
 
 from . import requestline, views
 from .api_errors import ApiError
@@ -119,6 +120,48 @@ class GZipMiddleware(gzip.GZipMiddleware):
             response.headers["ETag"] = "W/" + etag
         response.headers["Content-Encoding"] = "gzip"
         return response
+
+
+class ContentSecurityPolicyMiddleware(csp.ContentSecurityPolicyMiddleware):
+    """Django's, writing each policy once instead of for every response.
+
+    The site's policies (settings.SECURE_CSP) hold no nonce: no page has an
+    inline script or style. The header is then the same text on every
+    response, which Django builds anew each time from the settings' lists
+    (~4 % of a number's JSON answer, the commonest request; docs/benchmarks.md).
+    A response whose nonce was used is left to Django, which writes it in.
+    """
+
+    def process_response(self, request, response):
+        if csp.get_nonce(request):  # generated for this response: Django's way
+            return super().process_response(request, response)
+        sentinel = object()
+        for header, attribute, setting in (
+            (CSP.HEADER_ENFORCE, "_csp_config", settings.SECURE_CSP),
+            (CSP.HEADER_REPORT_ONLY, "_csp_ro_config", settings.SECURE_CSP_REPORT_ONLY),
+        ):
+            # As Django: a view's own config (csp_override) before the setting's,
+            # an empty one adds no header, a header already set is kept.
+            config = getattr(response, attribute, sentinel)
+            if config is sentinel:
+                config = setting
+            if config and header not in response:
+                response.headers[str(header)] = _policy(config)
+        return response
+
+
+# id(config) -> (config, its header): settings' dicts and csp_override's live
+# as long as the process; the identity check covers a dict whose id was reused.
+_POLICIES: dict[int, tuple[dict, str]] = {}
+
+
+def _policy(config: dict) -> str:
+    built = _POLICIES.get(id(config))
+    if built is None or built[0] is not config:
+        if len(_POLICIES) > 64:  # configs made per response would not be kept
+            _POLICIES.clear()
+        built = _POLICIES[id(config)] = (config, build_policy(config))
+    return built[1]
 
 
 class RequestLineLimitMiddleware:

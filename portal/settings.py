@@ -86,7 +86,7 @@ MIDDLEWARE = [
     # everything that writes the body. No page carries a secret, so
     # compressing HTML and JSON gives BREACH nothing to find.
     "portal.middleware.GZipMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     # Inside the language and the headers (its 414 page is in the page's
     # language, with the CSP), before everything that reads the request.
     "portal.middleware.RequestLineLimitMiddleware",

@@ -45,6 +45,41 @@ def test_every_response_carries_the_security_headers(client, url):
     assert response.cookies == {}
 
 
+def test_the_policy_written_once_is_the_one_django_builds_and_follows_the_settings(
+    client, settings
+):
+    from django.utils.csp import CSP, build_policy
+
+    assert client.get("/")["Content-Security-Policy"] == build_policy(settings.SECURE_CSP)
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "img-src": [CSP.SELF]}
+    settings.SECURE_CSP_REPORT_ONLY = {"default-src": [CSP.NONE]}
+    response = client.get("/")
+    assert response["Content-Security-Policy"] == build_policy(settings.SECURE_CSP)
+    assert "data:" not in response["Content-Security-Policy"]
+    assert response["Content-Security-Policy-Report-Only"] == "default-src 'none'"
+
+
+def test_a_nonce_used_by_a_response_is_written_into_its_policy(rf, settings):
+    from django.http import HttpResponse
+    from django.utils.csp import CSP
+
+    from portal.middleware import ContentSecurityPolicyMiddleware
+
+    settings.SECURE_CSP = {"script-src": [CSP.SELF, CSP.NONCE]}
+
+    def view(request, use_nonce):
+        return HttpResponse(f"<script nonce='{request._csp_nonce}'>" if use_nonce else "")
+
+    policies = []
+    for use_nonce in (True, True, False):
+        request = rf.get("/")
+        middleware = ContentSecurityPolicyMiddleware(lambda r, n=use_nonce: view(r, n))
+        response = middleware(request)
+        policies.append(response["Content-Security-Policy"])
+    assert policies[0].startswith("script-src 'self' 'nonce-") and policies[0] != policies[1]
+    assert policies[2] == "script-src 'self'"
+
+
 @pytest.mark.parametrize("url", ["/", "/api/v1/agencies"])
 def test_html_and_json_are_compressed_when_the_client_accepts_it(client, url):
     # Three agencies: a list long enough to be worth compressing (GZIP_MIN_BYTES).
@@ -254,6 +289,10 @@ def test_privacy_page_says_what_is_kept_and_how_to_ask_for_removal(client, setti
     [
         ("agencies:agency-detail", "uscc", "91430100MA4L00000X"),
         ("agencies:phone-detail", "key", "+14155550123"),
+        ("agencies:phone-detail", "key", "073100001111"),
+        # Not ASCII letters and digits: quoted as reverse() quotes them.
+        ("agencies:phone-detail", "key", "０７３１ 0000%1111"),
+        ("agencies:phone-detail", "key", "０７３１００００１１１１"),
         ("agencies:province-detail", "slug", "hunan"),
         ("articles:detail", "slug", "harassment-what-to-do"),
         ("articles:tag", "slug", "cui-shou-gui-ze"),
