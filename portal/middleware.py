@@ -128,7 +128,7 @@ class ContentSecurityPolicyMiddleware(csp.ContentSecurityPolicyMiddleware):
     The site's policies (settings.SECURE_CSP) hold no nonce: no page has an
     inline script or style. The header is then the same text on every
     response, which Django builds anew each time from the settings' lists
-    (~4 % of a number's JSON answer, the commonest request; docs/benchmarks.md).
+    (~2 % of a number's JSON answer, the commonest request; docs/benchmarks.md).
     A response whose nonce was used is left to Django, which writes it in.
     """
 
