@@ -23,7 +23,7 @@ FIND_PYTHON = for p in $(PYTHON_CANDIDATES); do \
 	  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$p"; exit 0; fi; \
 	done; echo "No Python >= 3.12 found. Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 1
 
-.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-xlsx eval-check check-model cluster cluster-stop fault-test fault-test-short clean
+.PHONY: help install run dev test test-quick test-postgres test-replica screenshots messages lint format check bench bench-http bench-instructions bench-xlsx eval-check check-model cluster cluster-stop fault-test fault-test-short clean
 
 help:
 	@echo "make run            install, migrate, load sample data and articles, serve http://127.0.0.1:$(PORT)/"
@@ -38,6 +38,7 @@ help:
 	@echo "make bench-http     HTTP load on gunicorn with wrk (BENCH_ARGS=\"--agencies 20000 --db sqlite\")"
 	@echo "                   --peer: each workload against Datasette on the same data, e.g."
 	@echo "                   BENCH_ARGS=\"--peer --db postgres --agencies 1000000 --reuse\""
+	@echo "make bench-instructions  instructions per request in process, callgrind (BENCH_ARGS=\"--db postgres --workload api_phone\")"
 	@echo "make eval-check     the message check's precision and recall on tests/data/check (BENCH_ARGS=\"--db postgres\")"
 	@echo "make check-model    retrain the message check's clause model on tuning.yaml (agencies/check/model.json, ~1 min)"
 	@echo "make bench-xlsx     import_agencies on a 100,000-row .xlsx workbook, SQLite (BENCH_ARGS=\"--compare-jsonl\")"
@@ -150,6 +151,13 @@ bench-xlsx: install
 bench-http: install
 	@command -v wrk >/dev/null || { echo "bench-http needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(PY) bench/http_load.py $(BENCH_ARGS)
+
+# Instructions per request in process under callgrind (needs valgrind): the
+# same for the same code whatever else the machine does. Uses the database and
+# URL lists bench-http left, e.g. BENCH_ARGS="--db postgres --workload api_phone".
+bench-instructions: install
+	@command -v valgrind >/dev/null || { echo "bench-instructions needs valgrind: apt-get install valgrind" >&2; exit 1; }
+	$(PY) bench/instructions.py $(BENCH_ARGS)
 
 # The production topology on one machine (scripts/cluster.sh; docs/deploy.md):
 # nginx on 127.0.0.1:8080/8443, gunicorn on 8101 and 8102, PostgreSQL on 5442
