@@ -53,19 +53,16 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-# The atoms an access line may use: time, method, redacted path, status, size,
-# duration (AccessLogger.atoms makes these and "U", "r" with the redacted
-# path). Everything else (addresses, headers, the query string, the raw URI,
-# environment values) is left out, so no format string can reach it.
-_ALLOWED_ATOMS = ("t", "m", "s", "B", "b", "D", "M", "T", "L", "p", "H")
-
-
 class AccessLogger(Logger):
     """gunicorn's logger with request lines that identify neither the visitor nor
     what they searched."""
 
     def atoms(self, resp, req, environ, request_time):
-        # Only the allowed atoms, worked out here: gunicorn's own atoms() also
+        # The atoms an access line may use, and only these: time, method,
+        # redacted path, status, size, duration, worker, protocol. Everything
+        # else (addresses, headers, the query string, the raw URI, environment
+        # values) is never gathered, so no format string can reach it.
+        # Worked out here because gunicorn's own atoms() also
         # copies every request header, response header and environment value
         # into the dict (most of an access line's cost, ~20 µs a request), all
         # of which would be dropped.
