@@ -42,35 +42,36 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["province_grid"] = _province_grid(self.request)
-        context["recent"] = Agency.objects.for_listing().recently_updated()[:RECENT_LIMIT]
+        context["directory"] = _directory_sections(self.request)
         return context
 
 
-def _province_grid(request) -> str:
-    """The home page's province tiles and total, rendered once per data version,
-    code release and language, and kept in the cache.
+def _directory_sections(request) -> str:
+    """The home page's part that depends on the data — the province tiles with
+    the total, and the recently updated agencies — rendered once per data
+    version, code release and language, and kept in the cache.
 
-    Thirty-four tiles, each a link, a name and a counted phrase, were most of
-    the home page's rendering, and they are the same for every visitor until an
-    import changes the counts (it bumps the data version; a deploy changes the
-    release). Kept whether or not the page cache is on: that one keeps whole
-    answers per URL, this only a part every first view of the page shares.
+    It is the same for every visitor until an import changes the data (which
+    bumps the data version; a deploy changes the release), and it was most of
+    the page: thirty-four tiles, ten list rows and the query that finds them
+    (issue 22). Kept whether or not the page cache is on: that one keeps whole
+    answers per URL, this only the part every first view of the page shares.
     """
-    key = f"home-provinces:{release.current()}:{translation.get_language()}"
+    key = f"home-directory:{release.current()}:{translation.get_language()}"
     version = getattr(request, "data_version", None)
-    return mark_safe(kept(key, version, _render_province_grid))  # our own template's output
+    return mark_safe(kept(key, version, _render_directory_sections))  # our own template's output
 
 
-def _render_province_grid() -> str:
+def _render_directory_sections() -> str:
     provinces = list(Province.objects.with_agency_counts().order_by("code"))
     place = {code: index for index, code in enumerate(MAP_ORDER)}
     return str(
         render_to_string(
-            "agencies/_province_grid.html",
+            "agencies/_home_directory.html",
             {
                 "provinces": sorted(provinces, key=lambda p: place.get(p.code, len(place))),
                 "total": sum(province.agency_count for province in provinces),
+                "recent": list(Agency.objects.for_listing().recently_updated()[:RECENT_LIMIT]),
             },
         )
     )

@@ -49,14 +49,17 @@ def test_home_shows_search_box_provinces_and_recent(client, hunan_agency):
     assert html.count('class="province-name"') == 34
 
 
-def test_home_province_tiles_follow_the_data_in_every_language(client, hunan_agency, settings):
-    """The tiles are kept per data version and language (agencies.views._province_grid),
-    even with the page cache off: a change to the data shows at once."""
+def test_home_directory_follows_the_data_in_every_language(client, hunan_agency, settings):
+    """The tiles and the recently updated list are kept per data version and
+    language (agencies.views._directory_sections), even with the page cache
+    off: a change to the data shows at once."""
     settings.PORTAL_PAGE_CACHE = False
     assert "名录共收录 1 家机构" in client.get("/").content.decode()
     assert "Hunan" in client.get("/en/").content.decode()
     make_agency("株洲示例信息咨询有限公司", city="株洲市")
-    assert "名录共收录 2 家机构" in client.get("/").content.decode()
+    html = client.get("/").content.decode()
+    assert "名录共收录 2 家机构" in html
+    assert "株洲示例信息咨询有限公司" in html.split("最近更新的机构")[1]
     assert "名錄共收錄 2 家機構" in client.get("/zh-hant/").content.decode()
     en = client.get("/en/").content.decode()
     assert "Hunan" in en and "湖南" not in en.split("province-grid")[1].split("</ul>")[0]
