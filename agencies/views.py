@@ -1,3 +1,4 @@
+from django.db import connections
 from django.db.models import Max
 from django.http import Http404
 from django.template.loader import render_to_string
@@ -8,6 +9,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from portal import release
 from portal.caching import kept
+from portal.dbcheck import first_query
 from portal.paging import CappedPaginator, CountedRows, ForgivingPageMixin
 
 from . import figures
@@ -128,7 +130,13 @@ class ProvinceDetailView(ForgivingPageMixin, ListView):
         province = self.province
 
         def fetch(offset: int, limit: int) -> list:
-            return [ListedAgency(province, *row) for row in rows[offset : offset + limit]]
+            # With the province's figures kept and the data version remembered,
+            # this is the request's first query: on PostgreSQL also the kept
+            # connection's health check, in place of a `SELECT 1` round trip.
+            return first_query(
+                connections[rows.db],
+                lambda: [ListedAgency(province, *row) for row in rows[offset : offset + limit]],
+            )
 
         return CappedPaginator(CountedRows(count, fetch), per_page, **kwargs)
 

@@ -82,6 +82,15 @@ def agency_summary(agency):
     )
 
 
+@register.simple_tag
+def agency_row(agency):
+    """A list row with no notes: agencies/_agency_row.html for a row without
+    `hit`, `found` or `evidence` (the province and home pages' lists), without
+    an include per row (the include's own work was about as much as the row's,
+    issue 22). tests/test_list_rows.py holds the two to the same markup."""
+    return mark_safe(f'<li class="agency-row">\n  {agency_summary(agency)}\n</li>')  # escaped there
+
+
 def _data(text: str, chinese: bool) -> str:
     """{% zh %}, the language known: text from the data, marked as Chinese on other pages."""
     if chinese:
