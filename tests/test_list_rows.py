@@ -18,7 +18,7 @@ from django.utils import translation
 from agencies.enums import Status
 from agencies.models import Agency, AgencyPhone
 from agencies.rows import ListedAgency, number_links
-from agencies.templatetags.agency_tags import agency_row, status_label
+from agencies.templatetags.agency_tags import agency_rows, status_label
 from tests.factories import add_phone, make_agency
 
 pytestmark = pytest.mark.django_db
@@ -53,20 +53,35 @@ def test_a_listed_row_renders_as_the_agency_does(language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_row_without_notes_is_the_row_templates_markup(language):
-    # agency_row writes _agency_row.html's markup for a row without notes; the
-    # template leaves a blank line for each note it does not show.
-    agency = make_agency("长沙示例资产管理有限公司", status=Status.CANCELLED, is_sample=True)
-    row = Agency.objects.filter(pk=agency.pk).values_list(*ListedAgency.FIELDS).get()
-    listed = ListedAgency(agency.province, *row)
+def test_rows_without_notes_are_the_row_templates_markup(language):
+    # agency_rows writes _agency_row.html's markup for each row without notes;
+    # the template leaves a blank line for each note it does not show.
+    agencies = [
+        make_agency("长沙示例资产管理有限公司", status=Status.CANCELLED, is_sample=True),
+        make_agency("株洲示例商务咨询有限公司", city="", established_on=None),
+        make_agency("北京示例信息咨询有限公司", province_code="11"),
+    ]
+    listed = [
+        ListedAgency(agency.province, *row)
+        for agency in agencies
+        for row in Agency.objects.filter(pk=agency.pk).values_list(*ListedAgency.FIELDS)
+    ]
     with translation.override(language):
-        template = render_to_string(
-            "agencies/_agency_row.html", {"agency": listed, "hit": None, "found": None}
+        template = "".join(
+            render_to_string(
+                "agencies/_agency_row.html", {"agency": row, "hit": None, "found": None}
+            )
+            for row in listed
         )
-        tag = agency_row(listed)
-    lines = [line for line in template.splitlines() if line.strip()]
-    assert tag.splitlines() == lines
-    assert agency.name in tag and "agency-row" in tag
+        tag = agency_rows(listed)
+
+    def lines(markup):
+        return [
+            line for line in markup.replace("</li><li", "</li>\n<li").splitlines() if line.strip()
+        ]
+
+    assert lines(tag) == lines(template)
+    assert all(agency.name in tag for agency in agencies)
 
 
 # What a reader sees in one row, by language: agency_summary writes it in

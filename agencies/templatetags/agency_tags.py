@@ -63,13 +63,38 @@ def agency_summary(agency):
     detail page's includes), and the row's own text is escaped as the
     template escaped it (tests/test_list_rows.py).
     """
-    language = get_language()
-    chinese = is_chinese_page()
-    place = escape(agency.province.display_name)
+    return mark_safe(_summary(agency, get_language(), is_chinese_page(), {}))  # escaped there
+
+
+@register.simple_tag
+def agency_rows(agencies):
+    """The rows of a list whose rows have no notes (the province and home
+    pages' lists): agencies/_agency_row.html's markup for each row without
+    `hit`, `found` or `evidence`, written in one call. An include per row cost
+    about as much as the row itself, and a tag per row still a loop step and
+    the language asked three times (issue 22); here the language and each
+    province's name are asked once per list. tests/test_list_rows.py holds it
+    to the row template's markup."""
+    language, chinese, places = get_language(), is_chinese_page(), {}
+    return mark_safe(  # escaped in _summary()
+        "".join(
+            f'<li class="agency-row">\n  {_summary(agency, language, chinese, places)}\n</li>'
+            for agency in agencies
+        )
+    )
+
+
+def _summary(agency, language: str | None, chinese: bool, places: dict[str, str]) -> str:
+    """agency_summary's markup, the page's language given; `places` keeps each
+    province's escaped name for the rest of the list."""
+    province = agency.province
+    place = places.get(province.code)
+    if place is None:
+        place = places[province.code] = escape(province.display_name)
     if agency.city:
         place = f"{place} · {_data(agency.city, chinese)}"
     established = agency.established_on
-    return mark_safe(  # every piece escaped above or made of escaped pieces
+    return (  # every piece escaped above or made of escaped pieces
         f'<a class="agency-name" href="{escape(agency.get_absolute_url())}">'
         f"{_data(agency.name, chinese)}</a>\n"
         f"  {_sample_badge(language) if agency.is_sample else ''}\n"
@@ -80,15 +105,6 @@ def agency_summary(agency):
         f'    <span class="mono">{escape(agency.uscc)}</span>\n'
         "  </div>"
     )
-
-
-@register.simple_tag
-def agency_row(agency):
-    """A list row with no notes: agencies/_agency_row.html for a row without
-    `hit`, `found` or `evidence` (the province and home pages' lists), without
-    an include per row (the include's own work was about as much as the row's,
-    issue 22). tests/test_list_rows.py holds the two to the same markup."""
-    return mark_safe(f'<li class="agency-row">\n  {agency_summary(agency)}\n</li>')  # escaped there
 
 
 def _data(text: str, chinese: bool) -> str:
