@@ -10,7 +10,8 @@ read again on a new one. The visitor sees neither the check nor the drop
 
 Used by the data version read (portal.models.current_version) and, when the
 version comes from memory, by the prepared record and number reads
-(portal.prepared), whichever comes first in the request.
+(portal.prepared) and a province page's list (agencies.views), whichever
+comes first in the request.
 """
 
 from collections.abc import Callable
