@@ -481,6 +481,8 @@ def _exact_filters(request) -> None:
 
 
 def _check(filterset) -> None:
+    if not filterset.filtering:
+        return  # no filter named, none to refuse
     if not filterset.form.is_valid():
         name, errors = next(iter(filterset.form.errors.items()))
         raise ApiError(400, f"{name}：{' '.join(errors)}", name)

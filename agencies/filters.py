@@ -27,11 +27,16 @@ class TolerantFilterSet(django_filters.FilterSet):
     list instead of failing. (The API reads `form.errors` to answer 400.)
     """
 
+    @property
+    def filtering(self) -> bool:
+        """Whether the data names any filter. Without one (a list's first view,
+        ?page=2) every filter gets an empty value, which is valid and leaves the
+        rows as they are: the form need not be built and validated (0.3-0.8 ms
+        a request, issue 22)."""
+        return any(name in self.data for name in self.filters)
+
     def valid_data(self) -> dict:
-        if not any(name in self.data for name in self.filters):
-            # Nothing to filter by (a list's first view, ?page=2): every filter
-            # would get an empty value and leave the rows as they are, so the
-            # form is not built and validated (0.3-0.8 ms a request, issue 22).
+        if not self.filtering:
             return {}
         form = self.form
         if not form.is_valid():
