@@ -113,9 +113,7 @@ def listed_agencies(ids) -> dict[int, ListedAgency]:
     """The agencies with these primary keys as rows, by primary key: a search
     page's hits (agencies.search.present), from any province. One query."""
     province = _provinces()
-    rows = Agency.objects.filter(pk__in=ids).values_list(
-        "pk", *ListedAgency.FIELDS, "province__code", "province__name"
-    )
+    rows = Agency.objects.rows_by_pk(ids, ListedAgency.FIELDS)
     return {
         pk: ListedAgency(province(code, province_name), *agency)
         for pk, *agency, code, province_name in rows

@@ -84,6 +84,26 @@ def test_rows_without_notes_are_the_row_templates_markup(language):
     assert all(agency.name in tag for agency in agencies)
 
 
+def test_rows_by_primary_key_are_what_values_list_reads():
+    # The search page's hits are read by a statement written out
+    # (AgencyQuerySet.rows_by_pk): the same values, dates and booleans
+    # included, as the ORM's values_list() on either database.
+    agencies = [
+        make_agency("长沙示例资产管理有限公司", status=Status.CANCELLED, is_sample=True),
+        make_agency("株洲示例商务咨询有限公司", city="", established_on=None),
+        make_agency("北京示例信息咨询有限公司", province_code="11"),
+    ]
+    ids = [agency.pk for agency in agencies]
+    columns = ("pk", *ListedAgency.FIELDS, "province__code", "province__name")
+    expected = set(Agency.objects.filter(pk__in=ids).values_list(*columns))
+    rows = Agency.objects.rows_by_pk(ids, ListedAgency.FIELDS)
+    assert set(rows) == expected
+    assert {type(row[5]) for row in rows} == {bool}  # 1 == True: the set alone can't tell
+    assert {type(row[6]) for row in expected} == {dt.date, type(None)}  # both kinds compared
+    assert Agency.objects.rows_by_pk([ids[0], 10**9], ListedAgency.FIELDS)[0][0] == ids[0]
+    assert Agency.objects.rows_by_pk([], ListedAgency.FIELDS) == []
+
+
 # What a reader sees in one row, by language: agency_summary writes it in
 # Python (issue 22), so the catalogue entries and the language marks are held
 # here, not by the template.
