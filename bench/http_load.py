@@ -42,6 +42,13 @@ the report gives both sides and the ratio portal ÷ Datasette against its
 target, then the pages without a counterpart (home, province) as a share of
 /healthz. Written to bench/out/http-<db>-<N>-peer.json.
 
+With --rounds N, each measured part (the page, or the pair, between its two
+/healthz runs) is repeated N times in a row and the round with the median
+ratio is reported, with the lowest and highest beside it: on a shared
+machine one ten-second run's requests/s moved by ±20 % or more, the peer's
+as much as the portal's (docs/benchmarks.md), and a target judged on one
+sample is judged on the machine's mood. Errors count over every round.
+
 Before each workload, the portal's database and the peer's file are read
 into the OS page cache (`warm_databases`), so both sides start with their
 data in memory, whatever ran before.
@@ -589,13 +596,18 @@ def solo_row(port: int, files: dict, lists: dict, args, kind: str, label: str, g
     # Templates and query plans the first time; with the cache on, the
     # cache filled, so what follows are repeat views.
     warmup = wrk(port, files[kind], args.warmup, timeout)
-    # /healthz for half the time just before the page and half just
-    # after: a steady drift in the machine's other load cancels out.
-    before = wrk(port, files["healthz"], half, timeout)
-    page = wrk(port, files[kind], args.duration, timeout)
-    after = wrk(port, files["healthz"], half, timeout)
-    ceiling = combined(before, after)
-    ratio = page["requests_per_second"] / ceiling["requests_per_second"]
+    rounds = []
+    for _ in range(args.rounds):
+        # /healthz for half the time just before the page and half just
+        # after: a steady drift in the machine's other load cancels out.
+        before = wrk(port, files["healthz"], half, timeout)
+        page = wrk(port, files[kind], args.duration, timeout)
+        after = wrk(port, files["healthz"], half, timeout)
+        ceiling = combined(before, after)
+        ratio = page["requests_per_second"] / ceiling["requests_per_second"]
+        rounds.append({"page": page, "healthz": ceiling, "ratio": ratio})
+    middle = median_round(rounds)
+    page, ceiling, ratio = middle["page"], middle["healthz"], middle["ratio"]
     return {
         "page": kind,
         "label": label,
@@ -606,10 +618,26 @@ def solo_row(port: int, files: dict, lists: dict, args, kind: str, label: str, g
         "healthz": ceiling,
         **page,
         "ratio": round(ratio, 3),
+        "rounds": [round(each["ratio"], 3) for each in rounds],
+        "round_errors": sum(each["page"]["errors"] + each["healthz"]["errors"] for each in rounds),
         "target": goal,
         "met": None if goal is None else ratio >= goal,
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def median_round(rounds: list[dict]) -> dict:
+    """The round whose ratio is the median (of an even number, the lower of the
+    middle two): a real run's figures, not an average of several."""
+    return sorted(rounds, key=lambda each: each["ratio"])[(len(rounds) - 1) // 2]
+
+
+def spread(measured: dict) -> str:
+    """' (lowest–highest of N rounds)' after a median ratio; nothing for one round."""
+    rounds = measured.get("rounds", [])
+    if len(rounds) < 2:
+        return ""
+    return f" ({min(rounds):.2f}–{max(rounds):.2f}, {len(rounds)} rounds)"
 
 
 def workers(server: Gunicorn) -> list[dict]:
@@ -701,12 +729,20 @@ def measure_peer(server: Gunicorn, datasette, files: dict, lists: dict, args) ->
             wrk(port, files[kind], args.warmup, timeout)["errors"],
             wrk(other, files[peer_kind], args.warmup, timeout)["errors"],
         )
-        before = wrk(port, files["healthz"], half, timeout)
-        portal = wrk(port, files[kind], args.duration, timeout)
-        theirs_run = wrk(other, files[peer_kind], args.duration, timeout)
-        after = wrk(port, files["healthz"], half, timeout)
-        ceiling = combined(before, after)
-        ratio = portal["requests_per_second"] / max(theirs_run["requests_per_second"], 0.1)
+        rounds = []
+        for _ in range(args.rounds):
+            before = wrk(port, files["healthz"], half, timeout)
+            portal = wrk(port, files[kind], args.duration, timeout)
+            theirs_run = wrk(other, files[peer_kind], args.duration, timeout)
+            after = wrk(port, files["healthz"], half, timeout)
+            ceiling = combined(before, after)
+            ratio = portal["requests_per_second"] / max(theirs_run["requests_per_second"], 0.1)
+            rounds.append(
+                {"portal": portal, "peer": theirs_run, "healthz": ceiling, "ratio": ratio}
+            )
+        middle = median_round(rounds)
+        portal, theirs_run, ceiling = middle["portal"], middle["peer"], middle["healthz"]
+        ratio = middle["ratio"]
         pairs.append(
             {
                 "page": kind,
@@ -727,6 +763,12 @@ def measure_peer(server: Gunicorn, datasette, files: dict, lists: dict, args) ->
                     theirs_run["requests_per_second"] / ceiling["requests_per_second"], 3
                 ),
                 "ratio": round(ratio, 3),
+                "rounds": [round(each["ratio"], 3) for each in rounds],
+                "round_errors": sum(
+                    each[side]["errors"]
+                    for each in rounds
+                    for side in ("portal", "peer", "healthz")
+                ),
                 "target": target,
                 "met": ratio >= target,
                 "loadavg": [round(x, 2) for x in os.getloadavg()],
@@ -756,7 +798,8 @@ def measure_peer(server: Gunicorn, datasette, files: dict, lists: dict, args) ->
 def row_line(row: dict) -> str:
     return (
         f"  {row['page']:<16} {row['requests_per_second']:>8,.1f} req/s "
-        f"(healthz {row['healthz']['requests_per_second']:,.1f}) ratio {row['ratio']:.3f} "
+        f"(healthz {row['healthz']['requests_per_second']:,.1f}) ratio {row['ratio']:.3f}"
+        f"{spread(row)} "
         f"p50 {row['p50_ms']} ms p99 {row['p99_ms']} ms errors {row['errors']}"
     )
 
@@ -765,8 +808,8 @@ def pair_line(pair: dict) -> str:
     mine, theirs = pair["portal"], pair["peer"]
     return (
         f"  {pair['page']:<16} portal {mine['requests_per_second']:>8,.1f} req/s "
-        f"datasette {theirs['requests_per_second']:>8,.1f} req/s ratio {pair['ratio']:.2f} "
-        f"(healthz {pair['healthz']['requests_per_second']:,.1f}) "
+        f"datasette {theirs['requests_per_second']:>8,.1f} req/s ratio {pair['ratio']:.2f}"
+        f"{spread(pair)} (healthz {pair['healthz']['requests_per_second']:,.1f}) "
         f"p50 {mine['p50_ms']}/{theirs['p50_ms']} ms p99 {mine['p99_ms']}/{theirs['p99_ms']} ms "
         f"errors {mine['errors']}/{theirs['errors']}"
     )
@@ -782,9 +825,11 @@ def verdict(value: float, target: float | None, at_most: bool = False) -> str:
 
 def markdown(result: dict) -> str:
     config = result["config"]
+    rounds = config.get("rounds", 1)
     lines = [
         f"gunicorn: {config['workers']} workers; wrk: {config['connections']} connections, "
-        f"{config['threads']} threads, {config['duration_s']} s per run; "
+        f"{config['threads']} threads, {config['duration_s']} s per run"
+        f"{f', median of {rounds} rounds' if rounds > 1 else ''}; "
         f"{result['cpus']} CPUs, load average at start {result['loadavg_at_start'][0]}.",
     ]
     if settings := result.get("server_settings"):
@@ -807,7 +852,7 @@ def markdown(result: dict) -> str:
             lines.append(
                 f"| {row['label']} | {row['urls']:,} | {row['requests_per_second']:,.1f} "
                 f"| {row['p50_ms']} | {row['p99_ms']} | {errors} "
-                f"| {row['healthz']['requests_per_second']:,.1f} | {row['ratio']:.2f} "
+                f"| {row['healthz']['requests_per_second']:,.1f} | {row['ratio']:.2f}{spread(row)} "
                 f"| {verdict(row['ratio'], row['target'])} |"
             )
         unexpected = {
@@ -883,7 +928,7 @@ def peer_markdown(result: dict) -> list[str]:
             f"| {mine['requests_per_second']:,.1f} | {mine['p50_ms']} / {mine['p99_ms']} "
             f"| {mine['errors']} | {theirs['requests_per_second']:,.1f} "
             f"| {theirs['p50_ms']} / {theirs['p99_ms']} | {theirs['errors']} "
-            f"| {pair['ratio']:.2f} | {verdict(pair['ratio'], pair['target'])} |"
+            f"| {pair['ratio']:.2f}{spread(pair)} | {verdict(pair['ratio'], pair['target'])} |"
         )
         if pair["preflight_hit_share"]:
             share = pair["preflight_hit_share"]
@@ -917,9 +962,13 @@ def summarize(result: dict) -> dict:
     checks = [row["met"] for row in rows if row["met"] is not None]
     checks += [pair["met"] for pair in pairs]
     checks += [(worker["peak_rss_mb"] or 0) <= WORKER_MB_TARGET for worker in workers]
-    errors = sum(row["errors"] + row["healthz"]["errors"] for row in rows)
+    # Every round's errors, not only the reported round's.
+    errors = sum(row.get("round_errors", row["errors"] + row["healthz"]["errors"]) for row in rows)
     errors += sum(
-        pair["portal"]["errors"] + pair["peer"]["errors"] + pair["healthz"]["errors"]
+        pair.get(
+            "round_errors",
+            pair["portal"]["errors"] + pair["peer"]["errors"] + pair["healthz"]["errors"],
+        )
         for pair in pairs
     )
     checks.append(errors == 0)
@@ -962,6 +1011,12 @@ def main(argv=None) -> None:
     parser.add_argument("--peer-port", type=int, default=8767)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured seconds per page type")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measured runs per page type (or pair), back to back; the median is reported",
+    )
     parser.add_argument("--urls", type=int, default=1000, help="URLs per page type")
     parser.add_argument("--repeat-urls", type=int, default=30, help="URLs per page type, cache on")
     parser.add_argument("--preflight", type=int, default=20, help="URLs checked one by one")
@@ -987,6 +1042,8 @@ def main(argv=None) -> None:
         parser.error("--peer compares pages rendered on every request: --cache off")
     if args.port == args.peer_port:
         parser.error("--port and --peer-port must differ")
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGALRM, _time_limit)
@@ -1009,6 +1066,7 @@ def main(argv=None) -> None:
             "connections": CONNECTIONS,
             "threads": THREADS,
             "duration_s": args.duration,
+            "rounds": args.rounds,
             "warmup_s": args.warmup,
             "request_timeout_s": args.request_timeout,
             "headers": HEADERS,
