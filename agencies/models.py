@@ -132,11 +132,10 @@ class AgencyQuerySet(models.QuerySet):
         quote = connection.ops.quote_name
         meta = self.model._meta
         columns = [meta.pk.get_col("a"), *(meta.get_field(name).get_col("a") for name in fields)]
-        converters = [
-            (index, converter, column)
-            for index, column in enumerate(columns)
-            for converter in column.get_db_converters(connection)
-        ]
+        # Django's own conversions (SQLite's dates and booleans), as
+        # portal.prepared.PreparedRows applies them.
+        compiler = self.query.get_compiler(connection=connection)
+        converters = compiler.get_converters(columns)
         among, params = one_of(connection, f"a.{quote(meta.pk.column)}", ids, "bigint")
         selected = ", ".join(f"a.{quote(column.target.column)}" for column in columns)
         province = meta.get_field("province")
@@ -151,13 +150,7 @@ class AgencyQuerySet(models.QuerySet):
             rows = cursor.fetchall()
         if not converters:
             return rows
-        converted = []
-        for row in rows:
-            row = list(row)
-            for index, converter, column in converters:
-                row[index] = converter(row[index], column, connection)
-            converted.append(tuple(row))
-        return converted
+        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
 
     def for_listing(self):
         """What a list row shows: the province without an extra query per row."""
